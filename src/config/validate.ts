@@ -1,0 +1,192 @@
+/**
+ * Schema validation with ajv, and ajv's errors turned into plain sentences with a JSON path.
+ * The schema marks each pattern with `x-hint` (the expected form, in words) for the messages.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import schema from '../../schemas/config.schema.json';
+import type { ConfigIssue } from '../core';
+
+let compiled: ValidateFunction | undefined;
+
+function validator(): ValidateFunction {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTuples: false, strictRequired: false });
+    ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
+    compiled = ajv.compile(schema);
+  }
+  return compiled;
+}
+
+/** Path segments → `doors.ssh.sequence[1]`. */
+export function formatPath(segs: readonly (string | number)[]): string {
+  let out = '';
+  for (const s of segs) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(s)) out += out ? `.${s}` : s;
+    else out += `[${JSON.stringify(s)}]`;
+  }
+  return out;
+}
+
+/** ajv's `/doors/ssh/sequence/1` → segments, with array indices as numbers. */
+function segments(pointer: string, data: unknown): (string | number)[] {
+  if (!pointer) return [];
+  const out: (string | number)[] = [];
+  let cur: unknown = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(cur)) {
+      out.push(Number(key));
+      cur = cur[Number(key)];
+    } else {
+      out.push(key);
+      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[key] : undefined;
+    }
+  }
+  return out;
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null || typeof v !== 'object') return String(v);
+  return Array.isArray(v) ? 'a list' : 'a mapping';
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `a ${typeof v}`;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string', integer: 'a whole number', number: 'a number', boolean: 'true or false', array: 'a list', object: 'a mapping',
+};
+
+function closest(word: string, options: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const o of options) {
+    const d = editDistance(word, o);
+    if (d < bestD) {
+      bestD = d;
+      best = o;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0] as number;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j] as number;
+      dp[j] = Math.min((dp[j] as number) + 1, (dp[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length] as number;
+}
+
+function hintOf(e: ErrorObject): string | undefined {
+  const ps = e.parentSchema as Record<string, unknown> | undefined;
+  return typeof ps?.['x-hint'] === 'string' ? (ps['x-hint'] as string) : undefined;
+}
+
+function describe(e: ErrorObject): { extra?: string; message: string } {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      const known = Object.keys(((e.parentSchema as Record<string, unknown>)?.properties as object) ?? {});
+      const guess = closest(key, known);
+      return { extra: key, message: `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : ''}; known keys: ${known.join(', ')}` };
+    }
+    case 'required':
+      return { message: `missing required key "${String(p.missingProperty)}"` };
+    case 'type':
+      return { message: `expected ${TYPE_WORDS[String(p.type)] ?? String(p.type)}, got ${typeName(e.data)} ${typeof e.data === 'object' ? '' : show(e.data)}`.trim() };
+    case 'pattern':
+    case 'oneOf': {
+      const hint = hintOf(e);
+      return { message: hint ? `${show(e.data)} is not ${hint}` : `${show(e.data)} is not of the expected form` };
+    }
+    case 'enum':
+      return { message: `${show(e.data)} is not one of: ${(p.allowedValues as unknown[]).map((v) => String(v)).join(', ')}` };
+    case 'minimum':
+      return { message: `${show(e.data)} is below the minimum ${String(p.limit)}` };
+    case 'maximum':
+      return { message: `${show(e.data)} is above the maximum ${String(p.limit)}` };
+    case 'minItems':
+      return { message: p.limit === 1 ? 'must not be empty' : `needs at least ${String(p.limit)} entries` };
+    case 'maxItems':
+      return { message: `has more than ${String(p.limit)} entries` };
+    case 'minProperties':
+      return { message: p.limit === 1 ? 'needs at least one entry' : `needs at least ${String(p.limit)} entries` };
+    case 'uniqueItems': {
+      const arr = e.data as unknown[];
+      return { message: `lists ${show(arr[Number(p.i)])} twice` };
+    }
+    case 'minLength':
+      return { message: 'must not be empty' };
+    default:
+      return { message: e.message ?? e.keyword };
+  }
+}
+
+/**
+ * Validate raw config data against the schema. Returns every problem as `{path (segments), message}`.
+ * A failed `oneOf` reports the branch errors that explain it, or its `x-hint` when none does.
+ */
+export function validateConfigData(data: unknown): { segs: (string | number)[]; message: string }[] {
+  const v = validator();
+  if (v(data)) return [];
+  const errors = v.errors ?? [];
+  const oneOfs = errors.filter((e) => e.keyword === 'oneOf');
+  const consumed = new Set<ErrorObject>();
+  const out: { segs: (string | number)[]; message: string }[] = [];
+  const push = (e: ErrorObject, override?: string): void => {
+    const d = describe(e);
+    const segs = segments(e.instancePath, data);
+    if (d.extra !== undefined) segs.push(d.extra);
+    if (e.keyword === 'propertyNames') return;
+    if (e.params && (e.params as Record<string, unknown>).propertyName !== undefined) {
+      segs.push(String((e.params as Record<string, unknown>).propertyName));
+      out.push({ segs: segs.slice(0, -1), message: `${JSON.stringify((e.params as Record<string, unknown>).propertyName)} is not ${hintOf(e) ?? 'a valid name'}` });
+      return;
+    }
+    out.push({ segs, message: override ?? d.message });
+  };
+  // ajv reports a failed oneOf after the errors of each branch; their schemaPaths are relative to
+  // $refs, so branches are found by instance path. Innermost first: deeper errors explain the value
+  // better than the oneOf's hint; errors on the value itself only say "no branch matched".
+  const depth = (e: ErrorObject): number => e.instancePath.split('/').length;
+  for (const o of [...oneOfs].sort((a, b) => depth(b) - depth(a))) {
+    const p = o.instancePath;
+    const subs = errors.filter((e) => e !== o && (e.instancePath === p || e.instancePath.startsWith(`${p}/`)));
+    const vague = ['type', 'pattern', 'required', 'oneOf'];
+    const deeper = subs.filter((e) => !consumed.has(e) && e.keyword !== 'oneOf' && (e.instancePath !== p || !vague.includes(e.keyword)));
+    const innerReported = subs.some((e) => e.keyword === 'oneOf' && consumed.has(e));
+    subs.forEach((e) => consumed.add(e));
+    consumed.add(o);
+    if (deeper.length > 0) deeper.forEach((e) => push(e));
+    else if (!innerReported) push(o);
+  }
+  for (const e of errors) if (!consumed.has(e)) push(e);
+  const seen = new Set<string>();
+  return out.filter((i) => {
+    const k = `${formatPath(i.segs)}\u0000${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export function toIssues(found: { segs: (string | number)[]; message: string }[], lineOf?: (p: readonly (string | number)[]) => number | undefined): ConfigIssue[] {
+  return found.map((f) => {
+    const line = lineOf?.(f.segs);
+    return line === undefined ? { path: formatPath(f.segs), message: f.message } : { path: formatPath(f.segs), message: f.message, line };
+  });
+}

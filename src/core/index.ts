@@ -1,0 +1,6 @@
+export * from './types';
+export * from './errors';
+export * from './ports';
+export * from './addr';
+export * from './duration';
+export * from './portspec';

@@ -1,0 +1,72 @@
+/**
+ * Ports: the small interfaces behind which all I/O sits. Adapters in `io/` implement them;
+ * fakes in tests implement them too. Pure code receives them as arguments.
+ */
+
+/** Wall-clock and monotonic time. */
+export interface Clock {
+  /** Milliseconds since the epoch (wall clock: SPA timestamps, log times). */
+  now(): number;
+  /** Milliseconds from an arbitrary origin, never going backwards (expiry of in-memory state). */
+  monotonic(): number;
+}
+
+/** One libnftables JSON command, e.g. `{add: {element: {...}}}`. */
+export type NftCommand = Record<string, unknown>;
+
+/** A libnftables JSON batch: applied by nft as one transaction, all or nothing. */
+export interface NftBatch {
+  readonly nftables: readonly NftCommand[];
+}
+
+/**
+ * Runs nft. Contract: `apply` sends one batch as one atomic transaction and resolves when the kernel
+ * has committed it, or rejects with an `NftError` carrying nft's own stderr; `check` does the same in
+ * nft's check mode (`-c`, nothing is committed); `list` runs `nft -j list <what...>` and resolves with
+ * the parsed JSON. `attempted` names the operation for error messages.
+ */
+export interface NftRunner {
+  apply(batch: NftBatch, attempted: string): Promise<void>;
+  check(batch: NftBatch, attempted: string): Promise<void>;
+  list(args: readonly string[], attempted: string): Promise<unknown>;
+}
+
+/** One captured frame: bytes as captured (possibly truncated to the snap length) and link type. */
+export interface Frame {
+  /** libpcap link-layer type (DLT_*): 1 Ethernet, 113 Linux SLL, 276 Linux SLL2, 12/101 raw IP. */
+  readonly linkType: number;
+  readonly data: Uint8Array;
+  /** Capture timestamp, milliseconds since the epoch. */
+  readonly at: number;
+  readonly ifname: string;
+}
+
+/**
+ * Packet capture on one or more interfaces. `start` opens every interface with the given BPF filter
+ * (never promiscuous) and calls `onFrame` for each frame; the Uint8Array is only valid during the call.
+ * `close` stops capture; no callback happens after it resolves.
+ */
+export interface Capture {
+  start(filter: string, onFrame: (frame: Frame) => void): Promise<void>;
+  setFilter(filter: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Small durable files under `state_dir`. `append` is fsync'd before it resolves. Paths are relative
+ * names inside the state directory (no separators).
+ */
+export interface StateStore {
+  read(name: string): Promise<Uint8Array | undefined>;
+  append(name: string, data: Uint8Array): Promise<void>;
+  /** Atomically replace a file (write temp, fsync, rename). */
+  replace(name: string, data: Uint8Array): Promise<void>;
+}
+
+/** The structured logger (a subset of pino's API). */
+export interface Logger {
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+  debug(obj: Record<string, unknown>, msg?: string): void;
+}
