@@ -1,0 +1,64 @@
+/** `knockctl install-ruleset`: replace our table atomically, keeping grants and the caller's SSH access. */
+import { UsageError, formatDuration, type AccessEntry } from '../core';
+import type { Config } from '../config';
+import { configPath, firewallFor, readConfig, sshCaller } from './context';
+import { armRollback, snapshotTable } from './confirm';
+import { buildRuleset } from '../nft';
+
+export interface InstallOptions {
+  config?: string;
+  dryRun?: boolean;
+  confirm?: string;
+  keepSsh?: boolean;
+  keepSshTimeout?: string;
+}
+
+function antiLockout(cfg: Config, opts: InstallOptions): { entries: AccessEntry[]; note?: string } {
+  if (opts.keepSsh === false) return { entries: [] };
+  const caller = sshCaller();
+  if (!caller) return { entries: [] };
+  const secs = Number(opts.keepSshTimeout ?? 3600);
+  if (!Number.isInteger(secs) || secs < 60) throw new UsageError(`--keep-ssh-timeout ${opts.keepSshTimeout}: need whole seconds >= 60`);
+  const family = caller.addr.includes(':') ? 6 : 4;
+  const entry: AccessEntry = { family, addr: caller.addr, proto: 'tcp', port: caller.port, door: 'anti-lockout', timeoutSec: secs, expiresSec: secs, set: family === 4 ? 'allowed4' : 'allowed6' };
+  const note = cfg.base.policy === 'drop'
+    ? `anti-lockout: your SSH source ${caller.addr} keeps ${caller.port}/tcp open for ${formatDuration(secs)} (remove: knockctl revoke ${caller.addr} ${caller.port}/tcp)`
+    : undefined;
+  return { entries: [entry], ...(note ? { note } : {}) };
+}
+
+export async function installRuleset(opts: InstallOptions, entry: string): Promise<number> {
+  const file = configPath(opts.config);
+  const { config: cfg, warnings } = readConfig(file);
+  for (const w of warnings) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
+  let confirmSecs: number | undefined;
+  if (opts.confirm !== undefined) {
+    confirmSecs = Number(opts.confirm);
+    if (!Number.isInteger(confirmSecs) || confirmSecs < 5 || confirmSecs > 3600) throw new UsageError(`--confirm ${opts.confirm}: need whole seconds from 5 to 3600`);
+  }
+  if (cfg.doors.some((d) => d.kind === 'knock' && d.mode === 'kernel')) {
+    throw new UsageError('doors with mode: kernel are not supported by this version of install-ruleset');
+  }
+  const fw = firewallFor(cfg.table);
+  const lock = antiLockout(cfg, opts);
+  if (opts.dryRun) {
+    // Without root the current grants cannot be read; the batch is shown without them.
+    const batch = await fw.buildInstall(cfg, { extraKeep: lock.entries }).catch(() => buildRuleset(cfg, { keep: lock.entries }));
+    process.stdout.write(`${JSON.stringify(batch, null, 2)}\n`);
+    return 0;
+  }
+  const existed = await fw.exists();
+  const snapshot = confirmSecs !== undefined ? await snapshotTable(cfg.table, existed) : null;
+  const batch = await fw.buildInstall(cfg, { extraKeep: lock.entries });
+  await fw.install(batch);
+  const kept = batch.nftables.filter((c) => 'add' in c && 'element' in (c.add as object)).length;
+  if (lock.note) process.stdout.write(`${lock.note}\n`);
+  process.stdout.write(
+    `installed table inet ${cfg.table} (policy ${cfg.base.policy}): ${cfg.base.allow.length} always-open service(s), ${cfg.doors.length} door(s), ${kept} grant(s) kept\n`,
+  );
+  if (confirmSecs !== undefined) {
+    armRollback(cfg.table, confirmSecs, snapshot, entry);
+    process.stdout.write(`run 'knockctl confirm' within ${confirmSecs}s, or the previous ruleset is restored\n`);
+  }
+  return 0;
+}

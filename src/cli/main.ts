@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+/** knockctl: the command table. Each subcommand lives in its own file; errors map to exit codes in exit.ts. */
+import { Command, CommanderError } from 'commander';
+import { runCommand, EXIT_USAGE } from './exit';
+import { checkConfig } from './check-config';
+import { installRuleset } from './install-ruleset';
+import { confirmPending, rollbackWorker } from './confirm';
+import { status } from './status';
+import { grant, revoke } from './grant';
+import { configPath, firewallFor, readConfig } from './context';
+
+const program = new Command();
+const debug = (): boolean => Boolean(program.opts().debug);
+const run = (body: () => Promise<number | void> | number | void) => () => runCommand(async () => body(), debug);
+const CONFIG_HELP = `config file (default: $KNOCKCTL_CONFIG or /etc/knockctl/config.yaml)`;
+
+program
+  .name('knockctl')
+  .description('nftables-native port knocking and Single Packet Authorization')
+  .option('--debug', 'show stack traces on errors')
+  .showHelpAfterError()
+  .exitOverride()
+  .addHelpText('after', `
+Examples:
+  sudo knockctl install-ruleset --confirm 60   install, roll back unless confirmed in 60 s
+  sudo knockctl confirm                         keep the new ruleset
+  sudo knockctl status                          who has access to what, with time left
+  sudo knockctl grant 192.0.2.7 22/tcp --timeout 10m
+  knockctl check-config -c ./config.yaml
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad config.`);
+
+program
+  .command('check-config')
+  .description('validate the config; print every problem with its path, or a one-line summary')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .addHelpText('after', '\nExample:\n  knockctl check-config -c /etc/knockctl/config.yaml')
+  .action((o: { config?: string }) => run(() => checkConfig(o))());
+
+program
+  .command('install-ruleset')
+  .description('install or replace our nftables table in one atomic transaction (grants are kept)')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .option('--dry-run', 'print the nft JSON batch and change nothing')
+  .option('--confirm <seconds>', 'restore the previous ruleset unless `knockctl confirm` runs in time')
+  .option('--no-keep-ssh', 'do not keep the SSH session\'s source address allowed (anti-lockout)')
+  .option('--keep-ssh-timeout <seconds>', 'how long the anti-lockout grant lasts', '3600')
+  .addHelpText('after', `
+When run from an SSH session, your source address keeps access to the SSH port you came in on.
+
+Examples:
+  sudo knockctl install-ruleset --dry-run
+  sudo knockctl install-ruleset --confirm 60 && sudo knockctl confirm`)
+  .action((o) => run(() => installRuleset(o, __filename))());
+
+program
+  .command('confirm')
+  .description('keep the ruleset installed with --confirm (cancel the pending rollback)')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .action((o: { config?: string }) =>
+    run(() => {
+      const { config } = readConfig(configPath(o.config));
+      if (!confirmPending(config.table)) {
+        process.stderr.write(`knockctl: no rollback pending for table inet ${config.table}\n`);
+        return 1;
+      }
+      process.stdout.write(`confirmed: table inet ${config.table} stays as installed\n`);
+      return 0;
+    })(),
+  );
+
+program
+  .command('uninstall-ruleset')
+  .description('delete our table and nothing else (grants go with it)')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .action((o: { config?: string }) =>
+    run(async () => {
+      const { config } = readConfig(configPath(o.config));
+      const existed = await firewallFor(config.table).uninstall();
+      process.stdout.write(existed ? `deleted table inet ${config.table}\n` : `table inet ${config.table} was not installed; nothing to do\n`);
+    })(),
+  );
+
+program
+  .command('status')
+  .description('show who has access to what and for how long (read from the kernel)')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .option('--json', 'stable machine-readable output')
+  .addHelpText('after', '\nExamples:\n  sudo knockctl status\n  sudo knockctl status --json | jq \'.grants[] | .addr\'')
+  .action((o) => run(() => status(o))());
+
+program
+  .command('grant')
+  .description('give ADDR access to PORT/PROTO by hand (same sets, kernel expiry)')
+  .argument('<addr>', 'IPv4 or IPv6 source address')
+  .argument('<ports...>', 'services like 22/tcp')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .option('-t, --timeout <duration>', 'how long (seconds, or 30s, 10m, 2h)', '3600')
+  .option('--door <name>', 'name recorded as the element comment', 'manual')
+  .addHelpText('after', '\nExample:\n  sudo knockctl grant 2001:db8::7 22/tcp 443/tcp --timeout 15m')
+  .action((addr: string, ports: string[], o) => run(() => grant(addr, ports, o))());
+
+program
+  .command('revoke')
+  .description('take access away from ADDR (all its services, or the ones named)')
+  .argument('<addr>', 'IPv4 or IPv6 source address')
+  .argument('[ports...]', 'services like 22/tcp (default: all)')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .addHelpText('after', '\nExamples:\n  sudo knockctl revoke 192.0.2.7\n  sudo knockctl revoke 192.0.2.7 22/tcp')
+  .action((addr: string, ports: string[], o) => run(() => revoke(addr, ports, o))());
+
+program
+  .command('__rollback', { hidden: true })
+  .argument('<table>')
+  .argument('<token>')
+  .action((table: string, token: string) => run(() => rollbackWorker(table, token))());
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof CommanderError) {
+    const helpShown = e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version';
+    process.exit(helpShown ? 0 : EXIT_USAGE);
+  }
+  process.stderr.write(`knockctl: ${String(e)}\n`);
+  process.exit(1);
+});
