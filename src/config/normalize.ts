@@ -180,6 +180,7 @@ function door(ctx: Ctx, name: string, d: Raw): Door {
   if (d.sequence !== undefined && d.spa !== undefined) ctx.err(segs, 'has both sequence and spa; a door is either a knock sequence or an SPA door');
   if (d.sequence === undefined && d.spa === undefined) {
     ctx.err(segs, 'needs either sequence (a knock door) or spa (an SPA door)');
+    return { ...common, kind: 'knock', mode: 'daemon', sequence: { type: 'static', steps: [] }, seqTimeoutSec: 10, tcpFlags: { set: 0x02, unset: 0 } };
   }
   if (d.spa !== undefined) {
     if (common.action === 'revoke') ctx.err([...segs, 'action'], 'revoke is for knock doors (a close sequence), not SPA doors');

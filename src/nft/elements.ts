@@ -127,6 +127,7 @@ export function parseAccessEntries(json: unknown): AccessEntry[] {
     if (!set || !set.name || !(ACCESS_SETS as readonly string[]).includes(set.name)) continue;
     const family: Family = set.name.endsWith('6') ? 6 : 4;
     for (const raw of set.elem ?? []) {
+      if (raw === null || typeof raw !== 'object') continue;
       const wrapped = (raw as { elem?: Record<string, unknown> }).elem;
       const v = parseVal(wrapped ? wrapped.val : raw);
       if (!v || (v.proto !== 'tcp' && v.proto !== 'udp')) continue;
