@@ -1,0 +1,13 @@
+export { decodeFrame } from './decode';
+export { DECODE_REASONS, type DecodeReason, type DecodeOutcome } from './reasons';
+export { LinkType, MAX_VLAN_TAGS } from './link';
+export { MAX_EXT_HEADERS } from './ipv6';
+export {
+  buildCaptureFilter,
+  captureSpecFromConfig,
+  MATCH_NOTHING,
+  type CaptureSpec,
+  type PortRange,
+  type CaptureConfigView,
+  type CaptureDoorView,
+} from './capture-filter';

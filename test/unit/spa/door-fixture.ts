@@ -1,0 +1,83 @@
+/** Builds SpaDoor values for tests, in the config file's words. */
+import type { SpaClient, SpaDoor } from '../../../src/config';
+import { parseCidr, parsePortSpec, type PortSpec } from '../../../src/core';
+
+export interface DoorText {
+  readonly name?: string;
+  readonly open: readonly string[];
+  readonly timeout?: number;
+  readonly window?: number;
+  readonly max_timeout?: number;
+  readonly allow_address?: boolean;
+  readonly nat_prefix?: { readonly ipv4?: number; readonly ipv6?: number };
+  readonly from?: readonly string[];
+}
+
+export interface ClientText {
+  readonly name: string;
+  readonly key?: string;
+  readonly public_key?: string;
+  readonly open?: readonly string[];
+}
+
+export function ports(list: readonly string[]): PortSpec[] {
+  return list.map((s) => {
+    const p = parsePortSpec(s);
+    if (!p.ok) throw new Error(s);
+    return p.value;
+  });
+}
+
+export function makeClient(c: ClientText): SpaClient {
+  const text = (c.key ?? c.public_key) as string;
+  return {
+    name: c.name,
+    type: c.key !== undefined ? 'aead' : 'ed25519',
+    key: new Uint8Array(Buffer.from(text.slice(text.indexOf(':') + 1), 'base64')),
+    ...(c.open ? { open: ports(c.open) } : {}),
+  };
+}
+
+export function makeDoor(d: DoorText, clients: readonly ClientText[]): SpaDoor {
+  return {
+    kind: 'spa',
+    name: d.name ?? 'ssh-spa',
+    open: ports(d.open),
+    timeoutSec: d.timeout ?? 30,
+    action: 'grant',
+    hooks: { cmdTimeoutSec: 10 },
+    ...(d.from ? { from: d.from.map((s) => parseCidr(s)!) } : {}),
+    spa: {
+      port: 62201,
+      windowSec: d.window ?? 120,
+      allowAddress: d.allow_address ?? false,
+      clients: clients.map(makeClient),
+      ...(d.max_timeout !== undefined ? { maxTimeoutSec: d.max_timeout } : {}),
+      ...(d.nat_prefix?.ipv4 !== undefined ? { natPrefix4: d.nat_prefix.ipv4 } : {}),
+      ...(d.nat_prefix?.ipv6 !== undefined ? { natPrefix6: d.nat_prefix.ipv6 } : {}),
+    },
+  };
+}
+
+/** Deterministic byte source for nonces: a counter, never the same 24 bytes twice. */
+export function counterRandom(seed = 1): (n: number) => Uint8Array {
+  let c = seed;
+  return (n) => {
+    const b = new Uint8Array(n);
+    new DataView(b.buffer).setUint32(0, c++);
+    b[n - 1] = 0x5a;
+    return b;
+  };
+}
+
+/** Seeded PRNG (mulberry32) for fuzz inputs; Math.random would make failures unrepeatable. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
