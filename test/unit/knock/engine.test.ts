@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KnockEvent } from '../../../src/core';
-import type { KnockDoor } from '../../../src/config';
+import type { Config, KnockDoor, SpaDoor } from '../../../src/config';
 import { KnockEngine } from '../../../src/knock';
 import { ACK, SYN, door, isLocal, knock, show, type KnockOpts } from './knock-fixtures';
 
@@ -197,4 +197,14 @@ test('a clock that goes backwards is taken as standing still', () => {
 test('a bad maxSources or a dynamic door without its source is a programming error', () => {
   assert.throws(() => new KnockEngine([SSH], { maxSources: 0, isLocal }), RangeError);
   assert.throws(() => new KnockEngine([door('ot', ['1', '2'], { oneTimeFile: '/x' })], { maxSources: 1, isLocal }), /needs a sequence source/);
+});
+
+test('fromConfig takes maxSources from limits and only the daemon-mode knock doors', () => {
+  const spa = { name: 'spa', kind: 'spa', open: [], spa: { port: 62201 } } as unknown as SpaDoor;
+  const config = { limits: { maxSources: 1, maxReplay: 10 }, doors: [spa, SSH, door('k', ['7100', '8100'], { mode: 'kernel' })] } as unknown as Config;
+  const e = KnockEngine.fromConfig(config, { isLocal });
+  assert.deepEqual(e.onKnock(knock(A, '7100'), 0), []);
+  assert.deepEqual(e.onKnock(knock(A, '62201:udp'), 0), []);
+  e.onKnock(knock(A, '7000'), 0);
+  assert.deepEqual(e.onKnock(knock(B, '7000'), 1).map(show), [`reset ssh ${A} evicted at 1`, `stage ssh ${B} 1/3`]);
 });
