@@ -34,7 +34,7 @@ build: node_modules/.package-lock.json
 test: deps build unit lint integration
 
 unit: build
-	$(NODE) --test --test-reporter=spec $(UNIT_TESTS)
+	$(NODE) --expose-gc --test --test-reporter=spec $(UNIT_TESTS)
 
 # Root only: real kernel, throwaway network namespaces. Each test file skips clearly without root.
 integration: build

@@ -8,6 +8,8 @@ import { confirmPending, rollbackWorker } from './confirm';
 import { status } from './status';
 import { grant, revoke } from './grant';
 import { configPath, firewallFor, readConfig } from './context';
+import { daemonCommand } from './daemon';
+import { keygenCommand, spaCommand } from './spa';
 
 const program = new Command();
 const debug = (): boolean => Boolean(program.opts().debug);
@@ -108,6 +110,50 @@ program
   .option('-c, --config <file>', CONFIG_HELP)
   .addHelpText('after', '\nExamples:\n  sudo knockctl revoke 192.0.2.7\n  sudo knockctl revoke 192.0.2.7 22/tcp')
   .action((addr: string, ports: string[], o) => run(() => revoke(addr, ports, o))());
+
+program
+  .command('daemon')
+  .description('run the daemon in the foreground (systemd runs exactly this); SIGHUP reloads, SIGTERM stops')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .addHelpText('after', `
+The ruleset must be installed first (knockctl install-ruleset). Logs are JSON lines on stdout.
+Grants live in the kernel: stopping or killing the daemon closes nothing early and opens nothing.
+
+Example:
+  sudo knockctl daemon -c /etc/knockctl/config.yaml | jq -r .msg`)
+  .action((o: { config?: string }) => run(() => daemonCommand(o))());
+
+program
+  .command('spa')
+  .description('send one Single Packet Authorization datagram (no root needed)')
+  .argument('<host>', 'server name or address')
+  .requiredOption('-k, --key <file>', 'client key file (from knockctl keygen; mode 0600)')
+  .option('-n, --name <name>', 'client name as the server knows it')
+  .option('-p, --port <port>', 'the door\'s SPA port (UDP)', '62201')
+  .option('-o, --open <service...>', 'services to open, e.g. 22/tcp (default: all the server allows this client)')
+  .option('-a, --allow <addr>', 'open for this address instead of the packet\'s source (door needs allow_address)')
+  .option('-t, --timeout <seconds>', 'ask for a shorter or longer grant (capped by the door)')
+  .option('-4, --ipv4', 'use IPv4')
+  .option('-6, --ipv6', 'use IPv6')
+  .option('-v, --verbose', 'say what was sent')
+  .addHelpText('after', `
+Examples:
+  knockctl spa server.example -k ~/.config/knockctl/alice.key && ssh server.example
+  knockctl spa 192.0.2.10 -k alice.key -o 22/tcp -o 443/tcp -t 120`)
+  .action((host: string, o) => run(() => spaCommand(host, o))());
+
+program
+  .command('keygen')
+  .description('create SPA key material: a client key file (0600) and the server config entry')
+  .option('--ed25519', 'signing key pair: the server holds only the public key')
+  .option('-n, --name <name>', 'client name', 'client')
+  .option('-o, --out <file>', 'where to write the client key file (default: NAME.key)')
+  .option('-f, --force', 'overwrite an existing key file')
+  .addHelpText('after', `
+Examples:
+  knockctl keygen --name alice --out ~/.config/knockctl/alice.key
+  knockctl keygen --ed25519 --name bob`)
+  .action((o) => run(() => keygenCommand(o))());
 
 program
   .command('__rollback', { hidden: true })

@@ -178,8 +178,14 @@ function door(ctx: Ctx, name: string, d: Raw): Door {
     ...(d.interfaces ? { interfaces: d.interfaces as string[] } : {}),
   };
   if (d.sequence !== undefined && d.spa !== undefined) ctx.err(segs, 'has both sequence and spa; a door is either a knock sequence or an SPA door');
+  if (d.one_time_sequences !== undefined && d.sequence !== undefined) {
+    ctx.err([...segs, 'one_time_sequences'], 'replaces sequence (as in knockd): set one or the other, not both');
+  }
+  if (d.sequence === undefined && d.spa === undefined && d.one_time_sequences !== undefined) {
+    return knockDoor(ctx, name, { ...d, sequence: [] }, segs, common);
+  }
   if (d.sequence === undefined && d.spa === undefined) {
-    ctx.err(segs, 'needs either sequence (a knock door) or spa (an SPA door)');
+    ctx.err(segs, 'needs either sequence (a knock door), one_time_sequences, or spa (an SPA door)');
     return { ...common, kind: 'knock', mode: 'daemon', sequence: { type: 'static', steps: [] }, seqTimeoutSec: 10, tcpFlags: { set: 0x02, unset: 0 } };
   }
   if (d.spa !== undefined) {

@@ -1,1 +1,4 @@
 export * from './firewall';
+export * from './daemon';
+export * from './runtime';
+export * from './stats';

@@ -1,0 +1,103 @@
+/** `knockctl daemon`: the composition root of the running daemon (systemd runs exactly this). */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, type Clock } from '../core';
+import { createLogger } from '../log';
+import { NftProcess } from '../io/nft-runner';
+import { PcapCapture } from '../io/pcap-capture';
+import { LocalAddresses } from '../io/local-addresses';
+import { FsStateStore } from '../io/state-store';
+import { ExecHookRunner } from '../io/hook-runner';
+import { Daemon, Firewall, notInstalled, type DaemonStats, type Runtime } from '../daemon';
+import { configPath, readConfig } from './context';
+
+const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
+
+export const STATUS_FILE = 'status.json';
+
+/** The status file `knockctl status` reads: pid, start time, counters. Written atomically. */
+function writeStatus(dir: string, stats: DaemonStats, rt: Runtime): void {
+  const body = { pid: process.pid, startedAt: new Date(stats.startedAt).toISOString(), updatedAt: new Date().toISOString(), table: rt.cfg.table, stats };
+  const tmp = join(dir, `.${STATUS_FILE}.tmp`);
+  writeFileSync(tmp, JSON.stringify(body), { mode: 0o644 });
+  renameSync(tmp, join(dir, STATUS_FILE));
+}
+
+/** Tell systemd (Type=notify) that start-up is done; a no-op outside systemd. */
+function notifyReady(): void {
+  if (!process.env.NOTIFY_SOCKET) return;
+  const child = spawn('systemd-notify', ['--ready', `--pid=${process.pid}`], { stdio: 'ignore' });
+  child.on('error', () => undefined);
+}
+
+export async function daemonCommand(opts: { config?: string }): Promise<number> {
+  const file = configPath(opts.config);
+  const { config, warnings } = readConfig(file);
+  const log = createLogger({ level: config.logLevel });
+  for (const w of warnings) log.warn({ event: 'config-warning', path: w.path, reason: w.message }, w.message);
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  const nft = new NftProcess();
+  if (!(await new Firewall(nft, config.table).exists())) throw notInstalled(config.table);
+  const local = new LocalAddresses();
+  const daemon = new Daemon({
+    capture: new PcapCapture({ interfaces: config.interfaces }),
+    nft, clock: systemClock, log, isLocal: (a) => local.has(a),
+    store: new FsStateStore(config.stateDir),
+    hooks: new ExecHookRunner(),
+    files: {
+      readFile: async (p) => {
+        try {
+          return new Uint8Array(await readFile(p));
+        } catch (e) {
+          throw new Error(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+      },
+      readConsumed: async (door) => readFile(join(config.stateDir, `onetime-${door}.consumed`), 'utf8').catch(() => undefined),
+    },
+    onStats: (stats, rt) => {
+      try {
+        writeStatus(config.stateDir, stats, rt);
+      } catch (e) {
+        log.warn({ event: 'internal-error', reason: `status file: ${(e as Error).message}` }, 'cannot write the status file');
+      }
+    },
+  });
+  await daemon.start(config);
+  writeStatus(config.stateDir, daemon.stats, daemon.runtime);
+  notifyReady();
+  return new Promise<number>((resolve) => {
+    process.on('SIGHUP', () => {
+      let next;
+      try {
+        next = readConfig(file).config;
+      } catch (e) {
+        const issues = e instanceof ConfigError ? e.issues : [{ path: '', message: (e as Error).message }];
+        log.error({ event: 'reload-failed', issues }, 'new config rejected; the previous config keeps running');
+        return;
+      }
+      void daemon.reload(next);
+    });
+    const stop = (signal: string): void => {
+      log.info({ event: 'stop', signal }, `${signal}: stopping`);
+      void daemon.stop().finally(() => {
+        local.close();
+        resolve(0);
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+/** Read the daemon's status file, if the daemon runs (its pid is alive). */
+export function readDaemonStatus(stateDir: string): { pid: number; startedAt: string; updatedAt: string; stats: DaemonStats } | undefined {
+  try {
+    const s = JSON.parse(readFileSync(join(stateDir, STATUS_FILE), 'utf8')) as { pid: number; startedAt: string; updatedAt: string; stats: DaemonStats };
+    process.kill(s.pid, 0);
+    return s;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,86 @@
+/** `knockctl spa` (client: one UDP datagram, no root) and `knockctl keygen`. */
+import { createSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { UsageError, KnockctlError, parseAddr, type PortSpec } from '../core';
+import { buildSpaPacket, checkKeyFileMode, formatClientKeyFile, generateClientKey, parseClientKeyFile, serverEntryOf, type SpaClientKey } from '../spa';
+import { parsePortArgs } from './context';
+
+export interface SpaOptions {
+  key?: string;
+  name?: string;
+  port?: string;
+  open?: string[];
+  allow?: string;
+  timeout?: string;
+  ipv4?: boolean;
+  ipv6?: boolean;
+  verbose?: boolean;
+}
+
+/** Read a client key file, refusing one that others can read. */
+export function readKeyFile(file: string): SpaClientKey {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw new UsageError(`cannot read key file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const mode = checkKeyFileMode(st.mode, file);
+  if (!mode.ok) throw new KnockctlError('ERR_KEY_FILE_MODE', mode.detail ?? `${file}: group or others may read it; run chmod 600 ${file}`);
+  const k = parseClientKeyFile(readFileSync(file, 'utf8'));
+  if (!k.ok) throw new UsageError(`${file}: ${k.detail ?? 'not a knockctl key file'}`);
+  return k.value;
+}
+
+async function resolveHost(host: string, family?: 4 | 6): Promise<{ address: string; family: 4 | 6 }> {
+  const lit = parseAddr(host);
+  if (lit) return { address: lit.text, family: lit.family };
+  try {
+    const r = await lookup(host, family ? { family } : {});
+    return { address: r.address, family: r.family === 6 ? 6 : 4 };
+  } catch (e) {
+    throw new KnockctlError('ERR_RESOLVE', `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export async function spaCommand(host: string, opts: SpaOptions): Promise<number> {
+  if (!opts.key) throw new UsageError('--key FILE is required (create one with: knockctl keygen)');
+  const key = readKeyFile(opts.key);
+  const port = Number(opts.port ?? 62201);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port ${opts.port}: not a port 1-65535`);
+  const access: PortSpec[] = parsePortArgs(opts.open ?? []);
+  const timeoutSec = opts.timeout === undefined ? undefined : Number(opts.timeout);
+  if (timeoutSec !== undefined && (!Number.isInteger(timeoutSec) || timeoutSec < 1)) throw new UsageError(`--timeout ${opts.timeout}: whole seconds >= 1`);
+  const target = await resolveHost(host, opts.ipv4 ? 4 : opts.ipv6 ? 6 : undefined);
+  const packet = buildSpaPacket({
+    key, access, nowMs: Date.now(),
+    ...(opts.allow ? { addr: opts.allow } : {}),
+    ...(opts.name ? { name: opts.name } : {}),
+    ...(timeoutSec !== undefined ? { timeoutSec } : {}),
+  });
+  const sock = createSocket(target.family === 6 ? 'udp6' : 'udp4');
+  await new Promise<void>((resolve, reject) => sock.send(packet, port, target.address, (e) => (e ? reject(e) : resolve())));
+  sock.close();
+  if (opts.verbose) process.stderr.write(`sent ${packet.length}-byte SPA packet to ${target.address} port ${port}/udp\n`);
+  return 0;
+}
+
+export function keygenCommand(opts: { ed25519?: boolean; name?: string; out?: string; force?: boolean }): number {
+  const name = opts.name ?? 'client';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,31}$/.test(name)) throw new UsageError(`--name ${name}: letters, digits, '_', '.', '@', '-'`);
+  const key = generateClientKey(opts.ed25519 ? 'ed25519' : 'aead');
+  const out = opts.out ?? `${name}.key`;
+  if (existsSync(out) && !opts.force) throw new UsageError(`${out} exists; choose another --out or pass --force`);
+  mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
+  writeFileSync(out, formatClientKeyFile(key), { mode: 0o600, flag: opts.force ? 'w' : 'wx' });
+  const entry = serverEntryOf(key);
+  const [k, v] = Object.entries(entry)[0] as [string, string];
+  process.stdout.write(
+    `client key written to ${out} (mode 0600): copy it to the client, e.g. ~/.config/knockctl/${name}.key\n` +
+      `add this under doors.<door>.spa.clients in the server config${key.type === 'aead' ? ' (it is the same secret: keep the config root-only)' : ' (a public key: not secret)'}:\n\n` +
+      `        ${name}: { ${k}: "${v}" }\n`,
+  );
+  return 0;
+}

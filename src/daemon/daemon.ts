@@ -1,0 +1,237 @@
+/**
+ * The daemon: capture → decode → knock engine / SPA verifier → batched nft grants.
+ * Hostile input never stops it: decoders and the verifier return reasons that are counted; a
+ * last-resort catch per frame logs `internal-error` and goes on. Reload builds the new runtime
+ * completely before swapping; on any error the old one keeps running.
+ */
+import type { Capture, Clock, Frame, KnockEvent, Logger, NftRunner, StateStore } from '../core';
+import { ConfigError } from '../core';
+import type { Config } from '../config';
+import { decodeFrame } from '../packet';
+import { formatConsumed, type KnockOutcome } from '../knock';
+import { ReplayCache, verifySpa } from '../spa';
+import type { HookRunner } from '../io/hook-runner';
+import { Firewall } from './firewall';
+import { Actions } from './actions';
+import { buildRuntime, consumedFileOf, type Runtime, type RuntimeFiles, type SpaEndpoint } from './runtime';
+import { bump, newStats, type DaemonStats } from './stats';
+import { RateLimit } from './rate-limit';
+
+export const REPLAY_FILE = 'spa-replay.bin';
+const HOUSEKEEPING_MS = 5000;
+
+export interface DaemonDeps {
+  readonly capture: Capture;
+  readonly nft: NftRunner;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly isLocal: (addr: string) => boolean;
+  readonly store: StateStore;
+  readonly hooks: HookRunner;
+  readonly files: RuntimeFiles;
+  /** Called every few seconds with the counters (the status file). */
+  readonly onStats?: (stats: DaemonStats, rt: Runtime) => void;
+}
+
+export class Daemon {
+  readonly stats: DaemonStats;
+  private rt!: Runtime;
+  private firewall!: Firewall;
+  private replay!: ReplayCache;
+  private readonly actions: Actions;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryAt = Infinity;
+  private housekeeping: NodeJS.Timeout | undefined;
+  private readonly logLimit = new RateLimit(20, 1000);
+  private suppressed = 0;
+
+  constructor(private readonly deps: DaemonDeps) {
+    this.stats = newStats(deps.clock.now());
+    this.actions = new Actions({
+      firewall: () => this.firewall, hooks: deps.hooks, log: deps.log, stats: this.stats,
+      setTimer: (fn, ms) => setTimeout(fn, ms),
+    });
+  }
+
+  get runtime(): Runtime {
+    return this.rt;
+  }
+
+  /** Build the runtime, load the replay state, start capturing. Throws ConfigError/CaptureError. */
+  async start(cfg: Config): Promise<void> {
+    this.rt = await buildRuntime(cfg, this.deps.files, this.deps.isLocal);
+    this.firewall = new Firewall(this.deps.nft, cfg.table);
+    await this.loadReplay(cfg);
+    await this.deps.capture.start(this.rt.filter, (f) => this.onFrame(f));
+    this.housekeeping = setInterval(() => this.tick(), HOUSEKEEPING_MS);
+    this.housekeeping.unref();
+    const doors = cfg.doors.map((d) => d.name);
+    this.deps.log.info({ event: 'start', table: cfg.table, doors, interfaces: cfg.interfaces, filter: this.rt.filter }, `knockctl daemon started: ${doors.length} door(s)`);
+  }
+
+  /** Swap in a new config; on failure the old one keeps running and the errors are logged. */
+  async reload(cfg: Config): Promise<boolean> {
+    try {
+      const rt = await buildRuntime(cfg, this.deps.files, this.deps.isLocal);
+      if (rt.filter !== this.rt.filter) await this.deps.capture.setFilter(rt.filter);
+      this.rt = rt;
+      this.firewall = new Firewall(this.deps.nft, cfg.table);
+      if (rt.spaWindowMs > this.replay.windowMs) await this.loadReplay(cfg);
+      this.deps.log.info({ event: 'reload', doors: cfg.doors.map((d) => d.name), filter: rt.filter }, 'config reloaded');
+      return true;
+    } catch (e) {
+      const issues = e instanceof ConfigError ? e.issues : [{ path: '', message: (e as Error).message }];
+      this.deps.log.error({ event: 'reload-failed', issues }, 'reload failed; the previous config keeps running');
+      return false;
+    }
+  }
+
+  /** Stop capturing and apply what is queued. Grants stay in the kernel and expire there. */
+  async stop(): Promise<void> {
+    if (this.housekeeping) clearInterval(this.housekeeping);
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    await this.deps.capture.close();
+    await this.actions.flush();
+    this.tick();
+    this.deps.log.info({ event: 'stop' }, 'knockctl daemon stopped; grants expire in the kernel');
+  }
+
+  /** Resolves when queued grants/revokes have been applied (tests, shutdown). */
+  flush(): Promise<void> {
+    return this.actions.flush();
+  }
+
+  private async loadReplay(cfg: Config): Promise<void> {
+    const windowMs = Math.max(this.rt.spaWindowMs, 120000);
+    const now = this.deps.clock.now();
+    let loaded: { cache: ReplayCache; lost: boolean; detail: string };
+    try {
+      loaded = ReplayCache.load(await this.deps.store.read(REPLAY_FILE), now, windowMs, cfg.limits.maxReplay);
+    } catch (e) {
+      loaded = { cache: ReplayCache.afterLoss(now, windowMs, cfg.limits.maxReplay), lost: true, detail: (e as Error).message };
+    }
+    this.replay = loaded.cache;
+    const log = loaded.lost ? this.deps.log.error.bind(this.deps.log) : this.deps.log.info.bind(this.deps.log);
+    log({ event: 'replay-state', lost: loaded.lost, reason: loaded.detail }, loaded.lost ? 'SPA replay state lost: failing closed' : 'SPA replay state loaded');
+  }
+
+  private onFrame(frame: Frame): void {
+    this.stats.packets++;
+    try {
+      const d = decodeFrame(frame);
+      if (!d.ok) {
+        bump(this.stats.decodeErrors, d.reason);
+        return;
+      }
+      const ev = d.value;
+      const spa = ev.proto === 'udp' ? this.rt.spaByPort.get(ev.dport) : undefined;
+      if (spa) this.onSpa(ev, spa);
+      else this.onKnock(ev);
+    } catch (e) {
+      this.stats.internalErrors++;
+      this.deps.log.error({ event: 'internal-error', reason: (e as Error).message }, 'packet handling failed; continuing');
+    }
+  }
+
+  private onKnock(ev: KnockEvent): void {
+    this.stats.knocks++;
+    const now = this.deps.clock.monotonic();
+    this.handle(this.rt.engine.onKnock(ev, now));
+    this.armExpiry(now);
+  }
+
+  private handle(outcomes: readonly KnockOutcome[]): void {
+    const { log } = this.deps;
+    for (const o of outcomes) {
+      if (o.type === 'stage') {
+        if (this.limited()) log.info({ event: 'knock-stage', door: o.door, src: o.src, stage: o.stage, of: o.of }, `${o.door}: ${o.src}: Stage ${o.stage} of ${o.of}`);
+      } else if (o.type === 'reset') {
+        bump(this.stats.knockResets, o.reason);
+        if (o.reason === 'evicted') this.stats.evictions++;
+        else if (this.limited()) log.info({ event: 'knock-reset', door: o.door, src: o.src, stage: o.stage, reason: o.reason }, `${o.door}: ${o.src}: attempt reset (${o.reason})`);
+      } else {
+        this.stats.knockSuccesses++;
+        log.info({ event: 'knock-success', door: o.door, src: o.src, action: o.action }, `${o.door}: ${o.src}: sequence complete`);
+        void this.succeed(o);
+      }
+    }
+  }
+
+  private async succeed(o: Extract<KnockOutcome, { type: 'success' }>): Promise<void> {
+    const door = this.rt.cfg.doors.find((d) => d.name === o.door);
+    if (!door) return;
+    if (this.rt.oneTime.has(o.door)) {
+      try {
+        await this.deps.store.append(consumedFileOf(o.door), Buffer.from(formatConsumed(o.door, o.sequence)));
+      } catch (e) {
+        this.deps.log.error({ event: 'grant-failed', door: o.door, src: o.src, reason: `cannot record the used one-time sequence: ${(e as Error).message}` }, 'not granted (fail closed)');
+        return;
+      }
+    }
+    if (o.action === 'revoke') this.actions.revoke({ door: o.door, family: o.family, addr: o.src, ports: door.open }, { via: 'knock' });
+    else this.actions.grant({ door: o.door, family: o.family, addr: o.src, ports: door.open, timeoutSec: door.timeoutSec }, { via: 'knock' });
+    this.actions.runHooks(door, o.src);
+  }
+
+  private onSpa(ev: KnockEvent, ep: SpaEndpoint): void {
+    const door = ep.door;
+    const forUs = door.target ? door.target.some((t) => t.text.startsWith(`${ev.dst}/`)) : this.deps.isLocal(ev.dst);
+    const r = forUs ? verifySpa(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
+    if (!r.ok) {
+      bump(this.stats.spaRejected, r.reason);
+      if (this.limited()) this.deps.log.warn({ event: 'spa-reject', door: door.name, src: ev.src, reason: r.reason, detail: r.detail }, `SPA rejected: ${r.reason}`);
+      return;
+    }
+    const a = r.value;
+    void this.deps.store.append(REPLAY_FILE, a.append).then(
+      () => {
+        this.stats.spaAccepted++;
+        this.deps.log.info({ event: 'spa-accept', door: door.name, src: ev.src, client: a.client, addr: a.grant.addr }, `SPA from ${a.client} accepted`);
+        this.actions.grant(a.grant, { via: 'spa', client: a.client });
+        this.actions.runHooks(door, a.grant.addr);
+      },
+      (e: Error) => {
+        bump(this.stats.spaRejected, 'replay-state-unwritable');
+        this.deps.log.error({ event: 'replay-state', door: door.name, src: ev.src, reason: e.message }, 'cannot persist the SPA nonce: not granted (fail closed)');
+      },
+    );
+  }
+
+  private limited(): boolean {
+    if (this.logLimit.take(this.deps.clock.monotonic())) return true;
+    this.suppressed++;
+    return false;
+  }
+
+  private armExpiry(now: number): void {
+    const next = this.rt.engine.nextDeadline();
+    if (next === undefined || next >= this.expiryAt) return;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryAt = next;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expiryAt = Infinity;
+      const t = this.deps.clock.monotonic();
+      this.handle(this.rt.engine.expire(t));
+      this.armExpiry(t);
+    }, Math.max(0, next - now) + 1);
+    this.expiryTimer.unref();
+  }
+
+  private tick(): void {
+    const now = this.deps.clock.now();
+    if (this.suppressed) {
+      this.deps.log.warn({ event: 'knock-evicted', suppressed: this.suppressed, evictions: this.stats.evictions }, `${this.suppressed} log lines suppressed (rate limit)`);
+      this.suppressed = 0;
+    }
+    if (this.replay) {
+      this.replay.prune(now);
+      if (this.replay.needsCompaction()) {
+        void this.deps.store.replace(REPLAY_FILE, this.replay.compact(now)).catch((e: Error) =>
+          this.deps.log.error({ event: 'replay-state', reason: e.message }, 'cannot compact the SPA replay state'),
+        );
+      }
+    }
+    this.deps.onStats?.(this.stats, this.rt);
+  }
+}

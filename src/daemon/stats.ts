@@ -1,0 +1,29 @@
+/** The daemon's counters: one object, read by `status` (state file) and the metrics endpoint. */
+
+export interface DaemonStats {
+  startedAt: number;
+  packets: number;
+  knocks: number;
+  knockSuccesses: number;
+  knockResets: Record<string, number>;
+  evictions: number;
+  grants: number;
+  revokes: number;
+  spaAccepted: number;
+  spaRejected: Record<string, number>;
+  decodeErrors: Record<string, number>;
+  nftFailures: number;
+  hookFailures: number;
+  internalErrors: number;
+}
+
+export function newStats(startedAt: number): DaemonStats {
+  return {
+    startedAt, packets: 0, knocks: 0, knockSuccesses: 0, knockResets: {}, evictions: 0, grants: 0, revokes: 0,
+    spaAccepted: 0, spaRejected: {}, decodeErrors: {}, nftFailures: 0, hookFailures: 0, internalErrors: 0,
+  };
+}
+
+export function bump(map: Record<string, number>, key: string): void {
+  map[key] = (map[key] ?? 0) + 1;
+}
