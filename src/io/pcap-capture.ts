@@ -6,7 +6,8 @@
  *   device that raises the device's promiscuity (seen as `promiscuity 1` in `ip -d link`). On
  *   libpcap's `any` device promiscuous mode does not exist and promiscuity stays 0. So every handle
  *   is opened on `any`, and a named interface becomes an `ifindex N` term of the filter, which Linux
- *   evaluates on the socket's metadata (SKF_AD_IFINDEX) for any link type.
+ *   evaluates on the socket's metadata (SKF_AD_IFINDEX) for any link type. libpcap then drops the
+ *   first packet after each open; pcap-primer.ts makes that packet one of ours.
  * - It sets immediate mode (looked up with dlsym in "libpcap.so") and a 1 s read timeout: with
  *   immediate mode a packet is delivered as soon as it arrives. Without libpcap.so (the -dev
  *   symlink) the lookup fails and delivery can wait for the 1 s timeout.
