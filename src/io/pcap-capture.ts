@@ -6,7 +6,8 @@
  *   device that raises the device's promiscuity (seen as `promiscuity 1` in `ip -d link`). On
  *   libpcap's `any` device promiscuous mode does not exist and promiscuity stays 0. So every handle
  *   is opened on `any`, and a named interface becomes an `ifindex N` term of the filter, which Linux
- *   evaluates on the socket's metadata (SKF_AD_IFINDEX) for any link type.
+ *   evaluates on the socket's metadata (SKF_AD_IFINDEX) for any link type. libpcap then drops the
+ *   first packet after each open; pcap-primer.ts makes that packet one of ours.
  * - It sets immediate mode (looked up with dlsym in "libpcap.so") and a 1 s read timeout: with
  *   immediate mode a packet is delivered as soon as it arrives. Without libpcap.so (the -dev
  *   symlink) the lookup fails and delivery can wait for the 1 s timeout.
@@ -19,6 +20,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CaptureError, type Capture, type Frame } from '../core';
+import { PcapPrimer } from './pcap-primer';
 
 /** What we use of a `cap` Cap object. */
 export interface CapHandle {
@@ -88,13 +90,10 @@ export class PcapCapture implements Capture {
 
   async start(filter: string, onFrame: (frame: Frame) => void): Promise<void> {
     if (this.onFrame) throw new CaptureError('capture already started');
+    const primer = await this.openPrimer();
+    this.handles = this.openAll(filter, primer);
     this.onFrame = onFrame;
-    try {
-      this.handles = this.openAll(filter);
-    } catch (err) {
-      this.onFrame = undefined;
-      throw err;
-    }
+    await primer?.fire();
   }
 
   /**
@@ -103,10 +102,12 @@ export class PcapCapture implements Capture {
    */
   async setFilter(filter: string): Promise<void> {
     if (!this.onFrame) throw new CaptureError('capture not started');
-    const fresh = this.openAll(filter);
+    const primer = await this.openPrimer();
+    const fresh = this.openAll(filter, primer);
     const old = this.handles;
     this.handles = fresh;
     closeAll(old);
+    await primer?.fire();
   }
 
   async close(): Promise<void> {
@@ -116,19 +117,29 @@ export class PcapCapture implements Capture {
     closeAll(old);
   }
 
-  private openAll(filter: string): Handle[] {
+  /** Only `ifindex` filters lose their first packet (see pcap-primer.ts). */
+  private async openPrimer(): Promise<PcapPrimer | undefined> {
+    return this.interfaces.some((i) => i !== ANY) ? PcapPrimer.open() : undefined;
+  }
+
+  private openAll(filter: string, primer: PcapPrimer | undefined): Handle[] {
     const opened: Handle[] = [];
     try {
-      for (const ifname of this.interfaces) opened.push(this.openOne(ifname, filter));
+      for (const ifname of this.interfaces) opened.push(this.openOne(ifname, filter, primer));
     } catch (err) {
       closeAll(opened);
+      primer?.close();
       throw err;
     }
     return opened;
   }
 
-  private openOne(ifname: string, filter: string): Handle {
-    const full = ifname === ANY ? filter : `ifindex ${this.ifindexOf(ifname)} and (${filter})`;
+  private openOne(ifname: string, filter: string, primer: PcapPrimer | undefined): Handle {
+    let full = filter;
+    if (ifname !== ANY) {
+      full = `(ifindex ${this.ifindexOf(ifname)} and (${filter}))`;
+      if (primer) full = `${full} or ${primer.clause()}`;
+    }
     const cap = this.newCap();
     const buffer = Buffer.alloc(PACKET_BUFFER_BYTES);
     let linkName: string;
