@@ -124,6 +124,10 @@ function door(ctx: Ctx, s: KnockdSection, name: string): DoorOut {
     if (!ots.value.startsWith('/')) ctx.err(`${s.name}.one_time_sequences`, ots, `"${ots.value}" is not an absolute path`);
     d.one_time_sequences = ots.value;
   }
+  if (seq && ots) {
+    const later = seq.line > ots.line ? 'Sequence' : 'One_Time_Sequences';
+    ctx.warnings.push(`[${s.name}] line ${Math.max(seq.line, ots.line)}: both Sequence and One_Time_Sequences: knockd used the later one (${later}); nftknock keeps both, check that this is what you want`);
+  }
   if (!seq && !ots) ctx.err(s.name, s, `door [${s.name}] has no Sequence (or One_Time_Sequences)`);
   d.seq_timeout = seconds(ctx, s.name, 'seq_timeout', s.keys.get('seq_timeout'), KNOCKD_SEQ_TIMEOUT);
   const flags = s.keys.get('tcpflags');
@@ -156,7 +160,7 @@ function doorName(raw: string, taken: Set<string>): string {
 function duplicateSequences(ctx: Ctx, sections: readonly KnockdSection[], doors: readonly DoorOut[]): void {
   const seen = new Map<string, string>();
   doors.forEach((d, i) => {
-    if (d.inactive || !Array.isArray(d.data.sequence)) return;
+    if (!Array.isArray(d.data.sequence)) return;
     const k = (d.data.sequence as string[]).join(',');
     const s = sections[i] as KnockdSection;
     const prev = seen.get(k);
