@@ -10,6 +10,8 @@ import { grant, revoke } from './grant';
 import { configPath, firewallFor, readConfig } from './context';
 import { daemonCommand } from './daemon';
 import { keygenCommand, spaCommand } from './spa';
+import { knockCommand } from './knock';
+import { importKnockdCommand } from './import-knockd';
 
 const program = new Command();
 const debug = (): boolean => Boolean(program.opts().debug);
@@ -141,6 +143,29 @@ Examples:
   knockctl spa server.example -k ~/.config/knockctl/alice.key && ssh server.example
   knockctl spa 192.0.2.10 -k alice.key -o 22/tcp -o 443/tcp -t 120`)
   .action((host: string, o) => run(() => spaCommand(host, o))());
+
+program
+  .command('knock')
+  .description('send a knock sequence (argument-compatible with knockd\'s knock; no root needed)')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .argument('[args...]', 'knock [-u] [-d MS] [-4|-6] [-v] HOST PORT[:PROTO]...  (knockctl knock -h for more)')
+  .action((args: string[]) => run(() => knockCommand(args))());
+
+program
+  .command('import-knockd')
+  .description('translate a knockd.conf into a knockctl config (printed, or written with -o)')
+  .argument('<file>', 'the knockd.conf to read')
+  .option('-o, --out <file>', 'write the config here (mode 0600) instead of printing it')
+  .option('-f, --force', 'overwrite --out')
+  .addHelpText('after', `
+Commands knockctl can express natively (iptables/nft allow rules for %IP%) become open/timeout and
+revoke doors; anything else is kept as a hook and listed in a warning.
+
+Example:
+  knockctl import-knockd /etc/knockd.conf -o /etc/knockctl/config.yaml && knockctl check-config`)
+  .action((file: string, o) => run(() => importKnockdCommand(file, o))());
 
 program
   .command('keygen')
