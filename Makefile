@@ -44,5 +44,9 @@ lint: build
 	$(TSC) -p tsconfig.json --noEmit
 	$(NODE) --test --test-reporter=dot dist/test/architecture.test.js
 
+# The narrated tour in throwaway namespaces (root). Installs what it needs first.
+demo: deps build
+	$(NODE) dist/test/demo/demo.js
+
 clean:
 	rm -rf dist
