@@ -97,7 +97,11 @@ function commands(ctx: Ctx, s: KnockdSection, d: Raw, comment: string[]): string
   if (start) hook('start_command', start);
   if (stop) hook('stop_command', stop);
   if (stop) d.cmd_timeout = cmdTimeout;
-  return start || stop ? 'its commands open nothing nftknock can express as `open`' : 'it has no command';
+  if (start || stop) {
+    ctx.warnings.push(`[${s.name}]: kept as a command-only door: its commands open nothing nftknock can express as \`open\`; they run as hooks, without a shell`);
+    return undefined;
+  }
+  return 'it has no command';
 }
 
 function ipv6Commands(ctx: Ctx, s: KnockdSection, d: Raw): void {
@@ -119,14 +123,19 @@ function door(ctx: Ctx, s: KnockdSection, name: string): DoorOut {
   if (name !== s.name) ctx.warnings.push(`[${s.name}] line ${s.line}: renamed to "${name}" (door names are letters, digits, '_', '.', '-', at most 32)`);
   const seq = s.keys.get('sequence');
   const ots = s.keys.get('one_time_sequences');
-  if (seq) d.sequence = sequence(ctx, s.name, seq).map(formatKnockStep);
+  // knockd keeps whichever of Sequence and One_Time_Sequences comes later in the section.
+  const useOts = ots !== undefined && (seq === undefined || ots.line > seq.line);
+  if (seq) {
+    const steps = sequence(ctx, s.name, seq).map(formatKnockStep);
+    if (!useOts) d.sequence = steps;
+  }
   if (ots) {
     if (!ots.value.startsWith('/')) ctx.err(`${s.name}.one_time_sequences`, ots, `"${ots.value}" is not an absolute path`);
-    d.one_time_sequences = ots.value;
+    if (useOts) d.one_time_sequences = ots.value;
   }
   if (seq && ots) {
-    const later = seq.line > ots.line ? 'Sequence' : 'One_Time_Sequences';
-    ctx.warnings.push(`[${s.name}] line ${Math.max(seq.line, ots.line)}: both Sequence and One_Time_Sequences: knockd used the later one (${later}); nftknock keeps both, check that this is what you want`);
+    const [kept, dropped] = useOts ? ['One_Time_Sequences', 'Sequence'] : ['Sequence', 'One_Time_Sequences'];
+    ctx.warnings.push(`[${s.name}] line ${Math.max(seq.line, ots.line)}: both Sequence and One_Time_Sequences: knockd used the later one, ${kept}; ${dropped} is not imported`);
   }
   if (!seq && !ots) ctx.err(s.name, s, `door [${s.name}] has no Sequence (or One_Time_Sequences)`);
   d.seq_timeout = seconds(ctx, s.name, 'seq_timeout', s.keys.get('seq_timeout'), KNOCKD_SEQ_TIMEOUT);
@@ -146,7 +155,6 @@ function door(ctx: Ctx, s: KnockdSection, name: string): DoorOut {
   }
   let inactive = commands(ctx, s, d, comment);
   ipv6Commands(ctx, s, d);
-  if (!inactive && !seq) inactive = 'One_Time_Sequences without a fixed Sequence';
   return inactive ? { name, data: d, comment, inactive } : { name, data: d, comment };
 }
 

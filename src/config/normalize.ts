@@ -178,6 +178,10 @@ function door(ctx: Ctx, name: string, d: Raw): Door {
     ...(d.interfaces ? { interfaces: d.interfaces as string[] } : {}),
   };
   if (d.sequence !== undefined && d.spa !== undefined) ctx.err(segs, 'has both sequence and spa; a door is either a knock sequence or an SPA door');
+  if (d.open === undefined && !(d.command !== undefined || d.start_command !== undefined) ) {
+    ctx.err(segs, 'missing required key "open" (the services to open; only a door that just runs a command may leave it out)');
+  }
+  if (d.open === undefined && d.spa !== undefined) ctx.err(segs, 'an SPA door needs "open"');
   if (d.one_time_sequences !== undefined && d.sequence !== undefined) {
     ctx.err([...segs, 'one_time_sequences'], 'replaces sequence (as in knockd): set one or the other, not both');
   }

@@ -108,3 +108,10 @@ test('every problem is reported, not just the first', () => {
     (e: unknown) => e instanceof ConfigError && e.issues.length === 3,
   );
 });
+
+test('a command-only door (knockd custom commands) may leave out open; an SPA door may not', () => {
+  const { config: c } = loadConfigText('doors:\n  wake:\n    sequence: ["8001", "8002"]\n    start_command: ["/usr/bin/etherwake", "00:11:22:33:44:55"]\n');
+  assert.deepEqual(c.doors[0]?.open, []);
+  assert.deepEqual(c.doors[0]?.hooks.startCommand, ['/usr/bin/etherwake', '00:11:22:33:44:55']);
+  assert.throws(() => loadConfigText(`doors:\n  s:\n    spa: { clients: { a: { key: "${KEY}" } } }\n    command: /bin/true\n`), /an SPA door needs "open"/);
+});
