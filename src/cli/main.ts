@@ -134,6 +134,7 @@ program
   .option('-p, --port <port>', 'the door\'s SPA port (UDP)', '62201')
   .option('-o, --open <service...>', 'services to open, e.g. 22/tcp (default: all the server allows this client)')
   .option('-a, --allow <addr>', 'open for this address instead of the packet\'s source (door needs allow_address)')
+  .option('-s, --allow-source', 'open for the address the datagram comes from (the default; fwknop\'s -s)')
   .option('-t, --timeout <seconds>', 'ask for a shorter or longer grant (capped by the door)')
   .option('-4, --ipv4', 'use IPv4')
   .option('-6, --ipv6', 'use IPv6')

@@ -13,6 +13,7 @@ export interface SpaOptions {
   port?: string;
   open?: string[];
   allow?: string;
+  allowSource?: boolean;
   timeout?: string;
   ipv4?: boolean;
   ipv6?: boolean;
@@ -46,6 +47,7 @@ async function resolveHost(host: string, family?: 4 | 6): Promise<{ address: str
 }
 
 export async function spaCommand(host: string, opts: SpaOptions): Promise<number> {
+  if (opts.allow && opts.allowSource) throw new UsageError('--allow ADDR and --allow-source exclude each other');
   if (!opts.key) throw new UsageError('--key FILE is required (create one with: knockctl keygen)');
   const key = readKeyFile(opts.key);
   const port = Number(opts.port ?? 62201);

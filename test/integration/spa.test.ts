@@ -132,3 +132,45 @@ test('a key file others can read is refused with a clear message', { skip }, asy
   assert.equal(r.code, 1);
   assert.match(r.stderr, /chmod 600/);
 });
+
+test('an explicit address needs allow_address; a NAT door grants the prefix around the source', { skip }, async (t) => {
+  const l = await lab(t);
+  const [alice, bob] = l.clients as [Host, Host];
+  const dir = scratch();
+  const k = await keygen(l, dir, 'alice');
+  await l.service(22);
+  const strict = spaConfig(dir, `        alice: ${k.entry}`);
+  let d = await startDaemon(l, strict);
+  await spa(l, alice, k.file, '--allow', bob.ip4);
+  assert.equal((await d.event('spa-reject', (x) => x.src === alice.ip4)).reason, 'address-not-allowed');
+  d.child.kill('SIGTERM');
+  await d.exited();
+  const open = writeConfig(dir, `table: kt
+state_dir: ${dir}/state
+doors:
+  ssh-spa:
+    spa:
+      allow_address: true
+      clients: { alice: ${k.entry} }
+    open: ["22/tcp"]
+  cgnat:
+    spa:
+      port: 62202
+      nat_prefix: { ipv4: 16 }
+      clients: { alice: ${k.entry} }
+    open: ["2222/tcp"]
+`, 'open.yaml');
+  await l.service(2222);
+  d = await startDaemon(l, open);
+  await spa(l, alice, k.file, '--allow', bob.ip4);
+  await d.event('grant', (x) => x.src === bob.ip4 && x.client === 'alice');
+  assert.equal(await l.connects(bob, l.server.ip4, 22), true, 'opened for the address alice named');
+  assert.equal(await l.connects(alice, l.server.ip4, 22), false, 'and not for alice herself');
+  await spa(l, alice, k.file, '-p', '62202');
+  const g = await d.event('grant', (x) => x.door === 'cgnat');
+  const net = String(g.src);
+  assert.match(net, /^10\.\d+\.0\.0\/16$/, `a /16 grant, got ${net}`);
+  assert.equal(await l.connects(bob, l.server.ip4, 2222), true, 'another address in the /16 gets in (carrier-grade NAT)');
+  const st = JSON.parse((await l.knockctl(l.server.ns, 'status', '-c', open, '--json')).stdout) as { grants: { addr: string; set: string }[] };
+  assert.ok(st.grants.some((x) => x.addr === net && x.set === 'allowednet4'), 'the prefix is one element of the interval set');
+});
