@@ -188,3 +188,21 @@ test('clear errors: bad config leaves the ruleset untouched (exit 2); missing ta
   assert.equal(nonft.code, 1);
   assert.match(nonft.stderr, /nft: command not found \(install the nftables package/);
 });
+
+test('--dry-run prints the batch and touches nothing; without CAP_NET_ADMIN the error says so', { skip }, async (t) => {
+  const l = await lab(t);
+  const dry = await l.knockctl(l.server.ns, 'install-ruleset', '-c', DROP, '--dry-run');
+  assert.equal(dry.code, 0, dry.stderr);
+  const batch = JSON.parse(dry.stdout) as { nftables: Record<string, unknown>[] };
+  assert.ok(batch.nftables.some((c) => JSON.stringify(c).includes('"policy":"drop"')));
+  assert.equal((await l.exec(l.server.ns, 'nft', 'list', 'tables')).stdout.trim(), '', 'nothing was installed');
+  const open = mkdtempSync(join(tmpdir(), 'knockctl-pub-'));
+  const { chmodSync, copyFileSync } = await import('node:fs');
+  chmodSync(open, 0o755);
+  copyFileSync(DROP, join(open, 'c.yaml'));
+  chmodSync(join(open, 'c.yaml'), 0o644);
+  const r = await l.exec(l.server.ns, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, join(__dirname, '../../src/cli/main.js'), 'install-ruleset', '-c', join(open, 'c.yaml'));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /needs root or CAP_NET_ADMIN/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
