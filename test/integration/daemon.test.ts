@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab, skipReason, sleep, type Host } from './support/lab';
+import { Lab, KNOCKCTL, skipReason, sleep, type Host } from './support/lab';
 import { scratch, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
 
 const skip = skipReason() ?? (existsSync('/usr/bin/knock') ? undefined : 'knockd\'s knock client is not installed (apt-get install knockd)');
@@ -20,6 +20,11 @@ async function lab(t: TestContext, clients = 1): Promise<Lab> {
 
 function knock(l: Lab, from: Host, addr: string, ...ports: string[]): Promise<unknown> {
   return l.exec(from.ns, '/usr/bin/knock', '-d', '20', addr, ...ports);
+}
+
+/** Our own client: `knockctl knock`, argument-compatible with knockd's. */
+function knockctlKnock(l: Lab, from: Host, addr: string, ...ports: string[]): Promise<unknown> {
+  return l.exec(from.ns, process.execPath, KNOCKCTL, 'knock', '-d', '20', addr, ...ports);
 }
 
 function door(dir: string, extra = '', timeout = 3): string {
@@ -41,14 +46,14 @@ async function elementCount(l: Lab, set: string): Promise<number> {
 
 const granted = (d: RunningDaemon, src: string) => d.event('grant', (x) => x.src === src);
 
-test('a correct knock opens the service for that client only; a wrong order does not; the grant expires by itself', { skip }, async (t) => {
+test('knockctl knock: a correct knock opens the service for that client only; a wrong order does not; the grant expires by itself', { skip }, async (t) => {
   const l = await lab(t, 2);
   const [a, b] = l.clients as [Host, Host];
   const dir = scratch();
   await l.service(22);
   const d = await startDaemon(l, door(dir));
   assert.equal(await l.connects(a, l.server.ip4, 22), false, 'closed before knocking');
-  await knock(l, a, l.server.ip4, '7000', '8000', '9000:udp');
+  await knockctlKnock(l, a, l.server.ip4, '7000', '8000', '9000:udp');
   await granted(d, a.ip4);
   assert.equal(await l.connects(a, l.server.ip4, 22), true, 'open for the knocking client');
   assert.equal(await l.connects(b, l.server.ip4, 22), false, 'still closed for another client');
@@ -56,7 +61,7 @@ test('a correct knock opens the service for that client only; a wrong order does
   await sleep(500);
   assert.equal(d.count('grant', (x) => x.src === b.ip4), 0, 'a wrong order grants nothing');
   assert.equal(await l.connects(b, l.server.ip4, 22), false);
-  await knock(l, a, l.server.ip6, '7000', '8000', '9000:udp');
+  await knockctlKnock(l, a, l.server.ip6, '7000', '8000', '9000:udp');
   await granted(d, a.ip6);
   assert.equal(await l.connects(a, l.server.ip6, 22), true, 'IPv6 knock opens for the IPv6 source');
   const stages = d.lines.filter((x) => x.event === 'knock-stage' && x.src === a.ip4).map((x) => x.stage);
@@ -67,7 +72,7 @@ test('a correct knock opens the service for that client only; a wrong order does
   assert.equal(await elementCount(l, 'allowed4'), 0);
 });
 
-test('SIGKILL after a grant: the grant keeps working and still expires on time', { skip }, async (t) => {
+test('knockd\'s own knock client opens a door; SIGKILL after a grant: the grant keeps working and still expires on time', { skip }, async (t) => {
   const l = await lab(t);
   const a = l.clients[0]!;
   const dir = scratch();
