@@ -5,7 +5,7 @@
  * completely before swapping; on any error the old one keeps running.
  */
 import type { Capture, Clock, Frame, KnockEvent, Logger, NftRunner, StateStore } from '../core';
-import { ConfigError } from '../core';
+import { ConfigError, cidrContains, parseAddr, type Cidr } from '../core';
 import type { Config } from '../config';
 import { decodeFrame } from '../packet';
 import { formatConsumed, type KnockOutcome } from '../knock';
@@ -177,7 +177,7 @@ export class Daemon {
 
   private onSpa(ev: KnockEvent, ep: SpaEndpoint): void {
     const door = ep.door;
-    const forUs = door.target ? door.target.some((t) => t.text.startsWith(`${ev.dst}/`)) : this.deps.isLocal(ev.dst);
+    const forUs = door.target ? inTargets(door.target, ev.dst) : this.deps.isLocal(ev.dst);
     const r = forUs ? verifySpa(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
     if (!r.ok) {
       bump(this.stats.spaRejected, r.reason);
@@ -236,4 +236,9 @@ export class Daemon {
     }
     this.deps.onStats?.(this.stats, this.rt);
   }
+}
+
+function inTargets(targets: readonly Cidr[], dst: string): boolean {
+  const a = parseAddr(dst);
+  return a !== undefined && targets.some((t) => t.family === a.family && cidrContains(t, a.bytes));
 }
