@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { Daemon } from '../../../src/daemon';
+import { loadConfigText } from '../../../src/config';
+import { createLogger } from '../../../src/log';
+import { buildSpaPacket } from '../../../src/spa';
+import { FakeCapture, FakeClock, MemoryStore, RecordingHooks, RecordingNft, ipv4Packet } from './fakes';
+
+const KEY = Buffer.alloc(32, 9);
+const CFG = `table: kt
+doors:
+  ssh:
+    sequence: ["7000", "8000:udp"]
+    open: ["22/tcp"]
+    timeout: 30
+    start_command: ["/bin/echo", "%IP%", "%PORT%"]
+  spa:
+    spa: { clients: { alice: { key: "base64:${KEY.toString('base64')}" } } }
+    open: ["443/tcp"]
+`;
+const HOST = '192.0.2.1';
+
+function setup(text = CFG) {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({ write(c: Buffer, _e, cb) { for (const l of String(c).split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>); cb(); } });
+  const capture = new FakeCapture();
+  const nft = new RecordingNft();
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const hooks = new RecordingHooks();
+  const files = {
+    readFile: async (p: string) => {
+      if (p.startsWith('/nonexistent/')) throw new Error(`cannot read ${p}: ENOENT`);
+      return new Uint8Array();
+    },
+    readConsumed: async () => undefined,
+  };
+  const d = new Daemon({ capture, nft, clock, log: createLogger({ level: 'debug', destination: sink }), isLocal: (a) => a === HOST, store, hooks, files });
+  return { d, capture, nft, clock, store, hooks, lines, cfg: loadConfigText(text).config };
+}
+
+const knock = (s: ReturnType<typeof setup>, src: string) => {
+  s.capture.deliver(ipv4Packet(src, HOST, 'tcp', 7000));
+  s.capture.deliver(ipv4Packet(src, HOST, 'udp', 8000));
+};
+
+test('knocks from many sources in one tick become one nft batch; hooks get %IP% and %PORT%', async () => {
+  const s = setup();
+  await s.d.start(s.cfg);
+  assert.match(s.capture.filter, /tcp dst port 7000/);
+  for (let i = 1; i <= 20; i++) knock(s, `198.51.100.${i}`);
+  await s.d.flush();
+  assert.equal(s.nft.applied.length, 1, 'one nft call for twenty grants');
+  assert.equal(s.nft.applied[0]!.nftables.length, 60, 'add, delete, add per element');
+  assert.equal(s.d.stats.grants, 20);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(s.hooks.runs[0], { argv: ['/bin/echo', '%IP%', '%PORT%'], vars: { IP: '198.51.100.1', PORT: '22', PROTO: 'tcp' } });
+  await s.d.stop();
+});
+
+test('knocks to another host\'s address and malformed frames are ignored and counted, never thrown', async () => {
+  const s = setup();
+  await s.d.start(s.cfg);
+  s.capture.deliver(ipv4Packet('198.51.100.7', '203.0.113.9', 'tcp', 7000));
+  s.capture.deliver(ipv4Packet('198.51.100.7', '203.0.113.9', 'udp', 8000));
+  s.capture.deliver(new Uint8Array([0x45, 0, 0]));
+  s.capture.deliver(new Uint8Array(0));
+  await s.d.flush();
+  assert.equal(s.nft.applied.length, 0);
+  assert.equal(s.d.stats.packets, 4);
+  assert.equal(Object.values(s.d.stats.decodeErrors).reduce((a, b) => a + b, 0), 2);
+  assert.equal(s.d.stats.internalErrors, 0);
+  await s.d.stop();
+});
+
+test('a failing nft call is retried once, then logged with nft\'s own message', async () => {
+  const s = setup();
+  await s.d.start(s.cfg);
+  s.nft.failNext = 1;
+  knock(s, '198.51.100.1');
+  await s.d.flush();
+  assert.equal(s.nft.applied.length, 1, 'the retry succeeded');
+  assert.equal(s.d.stats.nftFailures, 1);
+  s.nft.failNext = 2;
+  knock(s, '198.51.100.2');
+  await s.d.flush();
+  const failed = s.lines.find((l) => l.event === 'grant-failed');
+  assert.ok(failed, 'grant-failed logged');
+  assert.match(String(failed.reason), /Device or resource busy/);
+  await s.d.stop();
+});
+
+test('SPA: a valid datagram grants; when the nonce cannot be persisted, nothing is granted (fail closed)', async () => {
+  const s = setup();
+  await s.d.start(s.cfg);
+  const pkt = buildSpaPacket({ key: { type: 'aead', key: KEY }, nowMs: s.clock.now() });
+  s.capture.deliver(ipv4Packet('198.51.100.5', HOST, 'udp', 62201, pkt), s.clock.now());
+  await new Promise((r) => setTimeout(r, 5));
+  await s.d.flush();
+  assert.equal(s.d.stats.spaAccepted, 1);
+  assert.match(JSON.stringify(s.nft.applied), /"198\.51\.100\.5","tcp",443/);
+  s.capture.deliver(ipv4Packet('198.51.100.6', HOST, 'udp', 62201, pkt), s.clock.now());
+  assert.equal(s.d.stats.spaRejected.replayed, 1);
+  s.store.failAppend = true;
+  const pkt2 = buildSpaPacket({ key: { type: 'aead', key: KEY }, nowMs: s.clock.now() });
+  s.capture.deliver(ipv4Packet('198.51.100.7', HOST, 'udp', 62201, pkt2), s.clock.now());
+  await new Promise((r) => setTimeout(r, 5));
+  await s.d.flush();
+  assert.equal(s.nft.applied.length, 1, 'no grant without a durable nonce');
+  assert.equal(s.d.stats.spaRejected['replay-state-unwritable'], 1);
+  await s.d.stop();
+});
+
+test('reload: a config whose files cannot be read is refused and the old one keeps running', async () => {
+  const s = setup();
+  await s.d.start(s.cfg);
+  const bad = loadConfigText(`table: kt\ndoors:\n  r:\n    sequence: { rotate: { secret_file: /nonexistent/secret } }\n    open: ["22/tcp"]\n`).config;
+  assert.equal(await s.d.reload(bad), false);
+  assert.ok(s.lines.some((l) => l.event === 'reload-failed' && JSON.stringify(l.issues).includes('/nonexistent/secret')));
+  knock(s, '198.51.100.9');
+  await s.d.flush();
+  assert.equal(s.d.stats.grants, 1, 'the old doors still work');
+  await s.d.stop();
+});
