@@ -13,32 +13,24 @@ function parseProto(s: string | undefined, dflt: Proto): Proto | undefined {
   return p === 'tcp' || p === 'udp' ? p : undefined;
 }
 
-/**
- * A service: `22/tcp`, `53/udp`, or `22` (tcp). The separator is `/` as in /etc/services.
- */
-export function parsePortSpec(s: string): Outcome<PortSpec> {
-  const [portText, protoText, extra] = s.trim().split('/');
+/** `PORT<sep>PROTO` or `PORT` (tcp); `form` names the expected shape in the message. */
+function parsePortProto(s: string, sep: '/' | ':', form: string): Outcome<PortSpec> {
+  const [portText, protoText, extra] = s.trim().split(sep);
   const port = parsePort(portText ?? '');
   const proto = parseProto(protoText, 'tcp');
-  if (extra !== undefined || port === undefined || proto === undefined) {
-    if (portText && /^[0-9]+$/.test(portText) && port === undefined) return reject('bad-port', `"${s}" is not a port 1-65535`);
-    return reject('bad-portspec', `"${s}" is not of the form PORT/PROTO (e.g. "22/tcp")`);
-  }
-  return ok({ port, proto });
+  if (extra === undefined && port !== undefined && proto !== undefined) return ok({ port, proto });
+  if (portText && /^[0-9]+$/.test(portText) && port === undefined) return reject('bad-port', `"${s}" is not a port 1-65535`);
+  return reject('bad-portspec', `"${s}" is not of the form ${form}`);
 }
 
-/**
- * A knock: `7000:tcp`, `7000:udp` or `7000` (tcp), knockd's notation.
- */
+/** A service: `22/tcp`, `53/udp`, or `22` (tcp). The separator is `/` as in /etc/services. */
+export function parsePortSpec(s: string): Outcome<PortSpec> {
+  return parsePortProto(s, '/', 'PORT/PROTO (e.g. "22/tcp")');
+}
+
+/** A knock: `7000:tcp`, `7000:udp` or `7000` (tcp), knockd's notation. */
 export function parseKnockStep(s: string): Outcome<PortSpec> {
-  const [portText, protoText, extra] = s.trim().split(':');
-  const port = parsePort(portText ?? '');
-  const proto = parseProto(protoText, 'tcp');
-  if (extra !== undefined || port === undefined || proto === undefined) {
-    if (portText && /^[0-9]+$/.test(portText) && port === undefined) return reject('bad-port', `"${s}" is not a port 1-65535`);
-    return reject('bad-knock', `"${s}" is not of the form PORT[:PROTO] (e.g. "7000:tcp")`);
-  }
-  return ok({ port, proto });
+  return parsePortProto(s, ':', 'PORT[:PROTO] (e.g. "7000:tcp")');
 }
 
 export function formatPortSpec(p: PortSpec): string {
