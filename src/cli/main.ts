@@ -128,10 +128,11 @@ Example:
 program
   .command('spa')
   .description('send one Single Packet Authorization datagram (no root needed)')
-  .argument('<host>', 'server name or address')
-  .requiredOption('-k, --key <file>', 'client key file (from knockctl keygen; mode 0600)')
+  .argument('<host|stanza>', 'server name or address, or a stanza of the client config')
+  .option('-k, --key <file>', 'client key file (from knockctl keygen; mode 0600)')
+  .option('-C, --client-config <file>', 'client config (default: ~/.config/knockctl/client.yaml or $KNOCKCTL_CLIENT_CONFIG)')
   .option('-n, --name <name>', 'client name as the server knows it')
-  .option('-p, --port <port>', 'the door\'s SPA port (UDP)', '62201')
+  .option('-p, --port <port>', 'the door\'s SPA port (UDP; default 62201)')
   .option('-o, --open <service...>', 'services to open, e.g. 22/tcp (default: all the server allows this client)')
   .option('-a, --allow <addr>', 'open for this address instead of the packet\'s source (door needs allow_address)')
   .option('-s, --allow-source', 'open for the address the datagram comes from (the default; fwknop\'s -s)')
@@ -140,8 +141,12 @@ program
   .option('-6, --ipv6', 'use IPv6')
   .option('-v, --verbose', 'say what was sent')
   .addHelpText('after', `
+A stanza of ~/.config/knockctl/client.yaml (like fwknop's .fwknoprc) supplies host, port, key_file,
+name, open, allow and timeout; options given on the command line win.
+
 Examples:
   knockctl spa server.example -k ~/.config/knockctl/alice.key && ssh server.example
+  knockctl spa myserver                  # everything from the client config's "myserver" stanza
   knockctl spa 192.0.2.10 -k alice.key -o 22/tcp -o 443/tcp -t 120`)
   .action((host: string, o) => run(() => spaCommand(host, o))());
 

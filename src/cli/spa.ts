@@ -2,12 +2,15 @@
 import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
 import { UsageError, KnockctlError, parseAddr, type PortSpec } from '../core';
+import { loadClientConfigText, type ClientStanza } from '../spa/client-config';
 import { buildSpaPacket, checkKeyFileMode, formatClientKeyFile, generateClientKey, parseClientKeyFile, serverEntryOf, type SpaClientKey } from '../spa';
 import { parsePortArgs } from './context';
 
 export interface SpaOptions {
+  clientConfig?: string;
   key?: string;
   name?: string;
   port?: string;
@@ -46,20 +49,46 @@ async function resolveHost(host: string, family?: 4 | 6): Promise<{ address: str
   }
 }
 
-export async function spaCommand(host: string, opts: SpaOptions): Promise<number> {
+/** `~/.config/knockctl/client.yaml`, or `--client-config`, or $KNOCKCTL_CLIENT_CONFIG. */
+function clientConfigPath(opt: string | undefined): { file: string; explicit: boolean } {
+  const explicit = opt ?? process.env.KNOCKCTL_CLIENT_CONFIG;
+  return explicit ? { file: explicit, explicit: true } : { file: join(homedir(), '.config/knockctl/client.yaml'), explicit: false };
+}
+
+/** The stanza named `target`, if the client config has one (a missing default file is fine). */
+function stanzaFor(target: string, opt: string | undefined): ClientStanza | undefined {
+  const { file, explicit } = clientConfigPath(opt);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (!explicit && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UsageError(`cannot read client config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return loadClientConfigText(text, file).get(target);
+}
+
+const expandHome = (p: string): string => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : p);
+
+export async function spaCommand(hostOrStanza: string, opts: SpaOptions): Promise<number> {
+  const st = stanzaFor(hostOrStanza, opts.clientConfig);
   if (opts.allow && opts.allowSource) throw new UsageError('--allow ADDR and --allow-source exclude each other');
-  if (!opts.key) throw new UsageError('--key FILE is required (create one with: knockctl keygen)');
-  const key = readKeyFile(opts.key);
-  const port = Number(opts.port ?? 62201);
+  const keyFile = opts.key ?? (st ? expandHome(st.keyFile) : undefined);
+  if (!keyFile) throw new UsageError(`--key FILE is required: "${hostOrStanza}" is not a stanza of the client config (create a key with: knockctl keygen)`);
+  const key = readKeyFile(keyFile);
+  const host = st?.host ?? hostOrStanza;
+  const port = Number(opts.port ?? st?.port ?? 62201);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port ${opts.port}: not a port 1-65535`);
-  const access: PortSpec[] = parsePortArgs(opts.open ?? []);
-  const timeoutSec = opts.timeout === undefined ? undefined : Number(opts.timeout);
+  const access: PortSpec[] = opts.open?.length ? parsePortArgs(opts.open) : [...(st?.open ?? [])];
+  const timeoutSec = opts.timeout === undefined ? st?.timeoutSec : Number(opts.timeout);
   if (timeoutSec !== undefined && (!Number.isInteger(timeoutSec) || timeoutSec < 1)) throw new UsageError(`--timeout ${opts.timeout}: whole seconds >= 1`);
+  const allow = opts.allowSource ? undefined : opts.allow ?? st?.allow;
+  const name = opts.name ?? st?.name;
   const target = await resolveHost(host, opts.ipv4 ? 4 : opts.ipv6 ? 6 : undefined);
   const packet = buildSpaPacket({
     key, access, nowMs: Date.now(),
-    ...(opts.allow ? { addr: opts.allow } : {}),
-    ...(opts.name ? { name: opts.name } : {}),
+    ...(allow ? { addr: allow } : {}),
+    ...(name ? { name } : {}),
     ...(timeoutSec !== undefined ? { timeoutSec } : {}),
   });
   const sock = createSocket(target.family === 6 ? 'udp6' : 'udp4');

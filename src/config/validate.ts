@@ -6,15 +6,20 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import schema from '../../schemas/config.schema.json';
 import type { ConfigIssue } from '../core';
 
-let compiled: ValidateFunction | undefined;
+/** A validator for one of our schemas: every problem as `{segs, message}`, in plain words. */
+export type Describer = (data: unknown) => { segs: (string | number)[]; message: string }[];
 
-function validator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTuples: false, strictRequired: false });
-    ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
-    compiled = ajv.compile(schema);
-  }
-  return compiled;
+/** Compile `schemaObj` once (lazily) and describe its errors the way config errors are described. */
+export function validatorFor(schemaObj: object): Describer {
+  let compiled: ValidateFunction | undefined;
+  return (data) => {
+    if (!compiled) {
+      const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTuples: false, strictRequired: false });
+      ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
+      compiled = ajv.compile(schemaObj);
+    }
+    return compiled(data) ? [] : describeErrors(compiled.errors ?? [], data);
+  };
 }
 
 /** Path segments → `doors.ssh.sequence[1]`. */
@@ -140,10 +145,9 @@ function describe(e: ErrorObject): { extra?: string; message: string } {
  * Validate raw config data against the schema. Returns every problem as `{path (segments), message}`.
  * A failed `oneOf` reports the branch errors that explain it, or its `x-hint` when none does.
  */
-export function validateConfigData(data: unknown): { segs: (string | number)[]; message: string }[] {
-  const v = validator();
-  if (v(data)) return [];
-  const errors = v.errors ?? [];
+export const validateConfigData: Describer = validatorFor(schema);
+
+function describeErrors(errors: readonly ErrorObject[], data: unknown): { segs: (string | number)[]; message: string }[] {
   const oneOfs = errors.filter((e) => e.keyword === 'oneOf');
   const consumed = new Set<ErrorObject>();
   const out: { segs: (string | number)[]; message: string }[] = [];

@@ -2,11 +2,10 @@
  * The SPA client's config (`~/.config/knockctl/client.yaml`, schemas/client.schema.json):
  * text → YAML → ajv → normalized stanzas. No file system here; the CLI reads the file and the key.
  */
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import schema from '../../schemas/client.schema.json';
 import { ConfigError, type ConfigIssue, type PortSpec, parseAddr, parseDuration, parsePortSpec } from '../core';
 import { parseConfigText } from '../config/parse';
-import { toIssues } from '../config/validate';
+import { toIssues, validatorFor } from '../config/validate';
 
 /** One stanza: where to send, with which key, asking for what. */
 export interface ClientStanza {
@@ -24,16 +23,7 @@ export interface ClientStanza {
 }
 
 type Segs = (string | number)[];
-let compiled: ValidateFunction | undefined;
-
-function validator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false });
-    ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
-    compiled = ajv.compile(schema);
-  }
-  return compiled;
-}
+const validateClientData = validatorFor(schema);
 
 /** Parse client config text; throws ConfigError listing every problem with its path and line. */
 export function loadClientConfigText(text: string, file?: string): ReadonlyMap<string, ClientStanza> {
@@ -43,8 +33,8 @@ export function loadClientConfigText(text: string, file?: string): ReadonlyMap<s
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError([{ path: '', message: 'the client config must be a mapping of stanza names to stanzas' }], file);
   }
-  const v = validator();
-  if (!v(data)) throw new ConfigError(toIssues(dedupe((v.errors ?? []).flatMap((e) => describe(e, data))), lineOf), file);
+  const schemaIssues = validateClientData(data);
+  if (schemaIssues.length > 0) throw new ConfigError(toIssues(schemaIssues, lineOf), file);
   const issues: { segs: Segs; message: string }[] = [];
   const out = new Map<string, ClientStanza>();
   for (const [name, raw] of Object.entries(data as Record<string, Record<string, unknown>>)) {
@@ -77,50 +67,4 @@ function normalizeStanza(stanza: string, r: Record<string, unknown>, err: (segs:
     ...(allow ? { allow } : {}),
     ...(timeoutSec !== undefined ? { timeoutSec } : {}),
   };
-}
-
-function describe(e: ErrorObject, data: unknown): { segs: Segs; message: string }[] {
-  const segs = segmentsOf(e.instancePath, data);
-  const p = e.params as Record<string, unknown>;
-  const hint = (e.parentSchema as Record<string, unknown> | undefined)?.['x-hint'];
-  const shown = JSON.stringify(e.data);
-  switch (e.keyword) {
-    case 'additionalProperties': {
-      const known = Object.keys(((e.parentSchema as Record<string, unknown>)?.properties as object) ?? {});
-      return [{ segs: [...segs, String(p.additionalProperty)], message: `unknown key; known keys: ${known.join(', ')}` }];
-    }
-    case 'required':
-      return [{ segs, message: `missing required key "${String(p.missingProperty)}"` }];
-    case 'propertyNames':
-      return [];
-    case 'pattern':
-      if (p.propertyName !== undefined || e.schemaPath.includes('oneOf')) return [];
-      return [{ segs, message: `${shown} is not ${typeof hint === 'string' ? hint : 'of the expected form'}` }];
-    case 'oneOf':
-      return [{ segs, message: `${shown} is not ${typeof hint === 'string' ? hint : 'of the expected form'}` }];
-    case 'type':
-      return segs.length > 0 && e.schemaPath.includes('oneOf') ? [] : [{ segs, message: `expected ${String(p.type)}, got ${shown}` }];
-    default:
-      if (e.schemaPath.includes('oneOf')) return [];
-      return [{ segs, message: `${shown} ${e.message ?? e.keyword}` }];
-  }
-}
-
-/** ajv's `/gw/open/1` → `['gw', 'open', 1]`: indices of lists become numbers. */
-function segmentsOf(pointer: string, data: unknown): Segs {
-  const out: Segs = [];
-  let cur = data;
-  for (const k of pointer ? pointer.slice(1).split('/') : []) {
-    out.push(Array.isArray(cur) ? Number(k) : k);
-    cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[k] : undefined;
-  }
-  return out;
-}
-
-function dedupe(list: { segs: Segs; message: string }[]): { segs: Segs; message: string }[] {
-  const seen = new Set<string>();
-  return list.filter((i) => {
-    const k = JSON.stringify(i);
-    return seen.has(k) ? false : (seen.add(k), true);
-  });
 }

@@ -174,3 +174,22 @@ doors:
   const st = JSON.parse((await l.knockctl(l.server.ns, 'status', '-c', open, '--json')).stdout) as { grants: { addr: string; set: string }[] };
   assert.ok(st.grants.some((x) => x.addr === net && x.set === 'allowednet4'), 'the prefix is one element of the interval set');
 });
+
+test('knockctl spa STANZA takes host, port, key and services from the client config', { skip }, async (t) => {
+  const l = await lab(t, 1);
+  const alice = l.clients[0]!;
+  const dir = scratch();
+  const k = await keygen(l, dir, 'alice');
+  const cfg = spaConfig(dir, `        alice: ${k.entry}`);
+  const client = writeConfig(dir, `myserver:\n  host: ${l.server.ip4}\n  port: 62201\n  key_file: ${k.file}\n  name: alice\n  open: ["2222/tcp"]\n`, 'client.yaml');
+  await l.service(2222);
+  const d = await startDaemon(l, cfg);
+  const r = await l.exec(alice.ns, process.execPath, KNOCKCTL, 'spa', 'myserver', '-C', client);
+  assert.equal(r.code, 0, r.stderr);
+  const g = await d.event('grant', (x) => x.src === alice.ip4);
+  assert.deepEqual(g.ports, ['2222/tcp']);
+  assert.equal(await l.connects(alice, l.server.ip4, 2222), true);
+  const bad = await l.exec(alice.ns, process.execPath, KNOCKCTL, 'spa', 'nosuch', '-C', client);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /"nosuch" is not a stanza/);
+});
