@@ -22,13 +22,17 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+# Reinstall only when the lock file's *content* changed (a fresh checkout's newer mtime is not a
+# reason to wipe node_modules). The copy of the lock file marks what is installed.
+STAMP := node_modules/.nftknock-lock
+$(STAMP): package.json package-lock.json
+	@if [ -f $@ ] && cmp -s package-lock.json $@ && [ -d node_modules/cap ]; then touch $@; else \
+	  npm ci --no-audit --no-fund && cp package-lock.json $@; fi
 	@$(NODE) -e "require('cap')" || { echo "FATAL: the cap native module did not build (need libpcap-dev, python3, make, g++)"; exit 1; }
 
-deps: system-deps node_modules/.package-lock.json
+deps: system-deps $(STAMP)
 
-build: node_modules/.package-lock.json
+build: $(STAMP)
 	$(TSC) -p tsconfig.json
 
 test: deps build unit lint integration
