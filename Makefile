@@ -44,5 +44,9 @@ lint: build
 	$(TSC) -p tsconfig.json --noEmit
 	$(NODE) --test --test-reporter=dot dist/test/architecture.test.js
 
+# Root only: throwaway namespaces, writes docs/BENCHMARKS.md (~10 min; BENCH_QUICK=1 for a ~1 min smoke run).
+bench: build
+	$(NODE) dist/bench/run.js
+
 clean:
 	rm -rf dist
