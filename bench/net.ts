@@ -15,6 +15,8 @@ export interface Keeper {
   /** pid of the process that watches packets (ours: node; knockd: knockd). */
   readonly pid: number;
   readonly child: ChildProcess;
+  /** Our daemon's parsed log (event counts for the report). */
+  readonly log?: { count(event: string): number };
 }
 
 export interface LatencyRuns {
@@ -32,6 +34,14 @@ export async function addClientAddrs(lab: Lab, n: number): Promise<void> {
   for (let i = 0; i < n; i++) await lab.sh(c.ns, 'ip', 'addr', 'add', `${clientAddr(lab, i)}/24`, 'dev', `${lab.id}w1`);
 }
 
+/**
+ * The server's address on the client's link. knockd only counts packets addressed to the address
+ * of the interface it watches, so every keeper is knocked on this one.
+ */
+export function serverAddr(lab: Lab): string {
+  return lab.clients[0]!.ip4.replace(/\.2$/, '.1');
+}
+
 /** Flush grants between phases, so the next phase's addresses start closed. */
 export async function flushGrants(lab: Lab): Promise<void> {
   await lab.sh(lab.server.ns, 'nft', 'flush', 'set', 'inet', TABLE, 'allowed4');
@@ -39,7 +49,7 @@ export async function flushGrants(lab: Lab): Promise<void> {
 
 /** One knock (or SPA datagram) then 0.2 ms connect probes; ms until accepted, or undefined. */
 export async function oneRun(lab: Lab, sender: string, src: string, steps: readonly string[], timeoutMs: number): Promise<number | undefined> {
-  const r = await lab.exec(lab.clients[0]!.ns, sender, 'latency', lab.server.ip4, src, '22', String(timeoutMs), ...steps);
+  const r = await lab.exec(lab.clients[0]!.ns, sender, 'latency', serverAddr(lab), src, '22', String(timeoutMs), ...steps);
   const m = /^ok (\d+)/.exec(r.stdout);
   return m ? Number(m[1]) / 1000 : undefined;
 }
@@ -93,7 +103,7 @@ export interface FloodStep {
 const SPOOF = '172.16.0.0';
 
 function startFlood(lab: Lab, sender: string, mode: string, pps: number, seconds: number, count: number, base = SPOOF): ChildProcess {
-  return lab.start(lab.clients[0]!.ns, sender, ['flood', lab.server.ip4, mode, String(pps), String(seconds), String(count), base, '20', ...KNOCKS]);
+  return lab.start(lab.clients[0]!.ns, sender, ['flood', serverAddr(lab), mode, String(pps), String(seconds), String(count), base, '20', ...KNOCKS]);
 }
 
 function floodResult(child: ChildProcess): Promise<{ sent: number; pps: number }> {

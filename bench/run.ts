@@ -65,7 +65,11 @@ async function startOurs(lab: Lab, config: string): Promise<Keeper> {
   const d = new RunningDaemon(child);
   await d.event('start', undefined, 10000);
   await sleep(300);
-  return { name: 'nftknock', pid: child.pid as number, child };
+  process.once('exit', () => {
+    const n = (e: string): number => d.count(e);
+    process.stderr.write(`  nftknock log: knock-success ${n('knock-success')}, grant ${n('grant')}, grant-failed ${n('grant-failed')}, spa-accept ${n('spa-accept')}, spa-reject ${n('spa-reject')}\n`);
+  });
+  return { name: 'nftknock', pid: child.pid as number, child, log: d };
 }
 
 async function startKnockd(lab: Lab, dir: string, config: string): Promise<Keeper> {
