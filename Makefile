@@ -52,5 +52,9 @@ lint: build
 demo: deps build
 	$(NODE) dist/test/demo/demo.js
 
+# Root only: throwaway namespaces, writes docs/BENCHMARKS.md (~10 min; BENCH_QUICK=1 for a ~1 min smoke run).
+bench: build
+	$(NODE) dist/bench/run.js
+
 clean:
 	rm -rf dist

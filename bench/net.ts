@@ -1,0 +1,180 @@
+/**
+ * Network-namespace scenarios: knock-to-open latency, legitimate knocks under a spoofed flood, and
+ * memory after many first-stage knocks, for whichever "door keeper" runs in the server namespace
+ * (our daemon or knockd). Every loop is bounded in count and in time.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { sleep, type Lab } from '../test/integration/support/lab';
+
+export const KNOCKS = ['7000:tcp', '8000:tcp', '9000:udp'];
+export const TABLE = 'nkb';
+
+export interface Keeper {
+  readonly name: string;
+  /** pid of the process that watches packets (ours: node; knockd: knockd). */
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Our daemon's parsed log (event counts for the report). */
+  readonly log?: { count(event: string): number };
+}
+
+export interface LatencyRuns {
+  readonly ok: number[];
+  readonly failed: number;
+}
+
+/** The client's own addresses, one per run, so every run is a fresh grant. */
+export function clientAddr(lab: Lab, i: number): string {
+  return lab.clients[0]!.ip4.replace(/\.2$/, `.${10 + (i % 240)}`);
+}
+
+export async function addClientAddrs(lab: Lab, n: number): Promise<void> {
+  const c = lab.clients[0]!;
+  for (let i = 0; i < n; i++) await lab.sh(c.ns, 'ip', 'addr', 'add', `${clientAddr(lab, i)}/24`, 'dev', `${lab.id}w1`);
+}
+
+/**
+ * The server's address on the client's link. knockd only counts packets addressed to the address
+ * of the interface it watches, so every keeper is knocked on this one.
+ */
+export function serverAddr(lab: Lab): string {
+  return lab.clients[0]!.ip4.replace(/\.2$/, '.1');
+}
+
+/** Flush grants between phases, so the next phase's addresses start closed. */
+export async function flushGrants(lab: Lab): Promise<void> {
+  await lab.sh(lab.server.ns, 'nft', 'flush', 'set', 'inet', TABLE, 'allowed4');
+}
+
+/** One knock (or SPA datagram) then 0.2 ms connect probes; ms until accepted, or undefined. */
+export async function oneRun(lab: Lab, sender: string, src: string, steps: readonly string[], timeoutMs: number): Promise<number | undefined> {
+  const r = await lab.exec(lab.clients[0]!.ns, sender, 'latency', serverAddr(lab), src, '22', String(timeoutMs), ...steps);
+  const m = /^ok (\d+)/.exec(r.stdout);
+  return m ? Number(m[1]) / 1000 : undefined;
+}
+
+export async function latencyRuns(lab: Lab, sender: string, n: number, steps: (i: number) => readonly string[], timeoutMs = 2000, first = 0): Promise<LatencyRuns> {
+  const ok: number[] = [];
+  let failed = 0;
+  for (let i = 0; i < n; i++) {
+    const ms = await oneRun(lab, sender, clientAddr(lab, first + i), steps(i), timeoutMs);
+    if (ms === undefined) failed++;
+    else ok.push(ms);
+    await sleep(20);
+  }
+  return { ok, failed };
+}
+
+/** utime + stime of a process, in clock ticks (100 Hz). */
+export function cpuTicks(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** VmRSS and VmHWM in MB, NaN when the process is gone. */
+export function memoryMB(pid: number): { rss: number; hwm: number } {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN);
+    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  } catch {
+    return { rss: NaN, hwm: NaN };
+  }
+}
+
+export interface FloodStep {
+  readonly mode: 'ports' | 'knock';
+  readonly targetPps: number;
+  readonly achievedPps: number;
+  readonly legitOk: number;
+  readonly legitTried: number;
+  readonly legitMedianMs: number;
+  readonly cpuPct: number;
+  readonly alive: boolean;
+}
+
+/** Spoofed sources: 172.16.0.0/12, off every link here (rp_filter is off in the server namespace). */
+const SPOOF = '172.16.0.0';
+
+function startFlood(lab: Lab, sender: string, mode: string, pps: number, seconds: number, count: number, base = SPOOF): ChildProcess {
+  return lab.start(lab.clients[0]!.ns, sender, ['flood', serverAddr(lab), mode, String(pps), String(seconds), String(count), base, '20', ...KNOCKS]);
+}
+
+function floodResult(child: ChildProcess): Promise<{ sent: number; pps: number }> {
+  return new Promise((res) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += String(d)));
+    const done = (): void => {
+      const m = /^sent (\d+) ([\d.]+) (\d+)/m.exec(out);
+      res({ sent: Number(m?.[1] ?? 0), pps: Number(m?.[3] ?? 0) });
+    };
+    if (child.exitCode !== null) done();
+    else child.once('close', done);
+  });
+}
+
+/**
+ * Flood for `seconds`; after 0.5 s, run `legit` fresh knocks one after another (1 s limit each)
+ * while the flood lasts. The flood is sent from the legitimate client's own link: knockd listens
+ * on one interface only (it cannot decode libpcap's "any" device), so both keepers see it there.
+ */
+export async function floodStep(lab: Lab, sender: string, k: Keeper, mode: 'ports' | 'knock', pps: number, seconds: number, legit: number, firstAddr: number): Promise<FloodStep> {
+  await flushGrants(lab);
+  const child = startFlood(lab, sender, mode, pps, seconds, pps > 0 ? Math.ceil(pps * seconds) : 2e9);
+  const result = floodResult(child);
+  const t0 = Date.now();
+  await sleep(500);
+  const c0 = cpuTicks(k.pid);
+  const c0t = Date.now();
+  const ok: number[] = [];
+  let tried = 0;
+  for (let i = 0; i < legit && Date.now() - t0 < seconds * 1000 - 1100; i++) {
+    tried++;
+    const ms = await oneRun(lab, sender, clientAddr(lab, firstAddr + i), KNOCKS, 1000);
+    if (ms !== undefined) ok.push(ms);
+  }
+  const cpuPct = ((cpuTicks(k.pid) - c0) / 100 / ((Date.now() - c0t) / 1000)) * 100;
+  const r = await result;
+  return {
+    mode, targetPps: pps, achievedPps: r.pps, legitOk: ok.length, legitTried: tried, legitMedianMs: median(ok), cpuPct,
+    alive: k.child.exitCode === null && k.child.signalCode === null,
+  };
+}
+
+export interface MemoryStep {
+  readonly sources: number;
+  readonly sentPps: number;
+  readonly rssMB: number;
+  readonly hwmMB: number;
+}
+
+/** Cumulative: first-stage knocks from `steps[i]` distinct sources in total, RSS after each. */
+export async function memorySteps(lab: Lab, sender: string, k: Keeper, steps: readonly number[], pps: number, settleMs: number): Promise<MemoryStep[]> {
+  const out: MemoryStep[] = [];
+  let done = 0;
+  for (const total of steps) {
+    const n = total - done;
+    const v = 0xac100000 + done; // 172.16.0.0 + sources already sent
+    const base = [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
+    const child = startFlood(lab, sender, 'first', pps, Math.ceil(n / pps) + 5, n, base);
+    const r = await floodResult(child);
+    done = total;
+    await sleep(settleMs);
+    const m = memoryMB(k.pid);
+    out.push({ sources: total, sentPps: r.pps, rssMB: m.rss, hwmMB: m.hwm });
+  }
+  return out;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
