@@ -129,7 +129,7 @@ export function startMetricsServer(listen: string, snapshot: () => { stats: Daem
       server.off('error', reject);
       server.on('error', (e) => log.error({ event: 'metrics', reason: e.message }, 'metrics server error'));
       const address = 'path' in target ? `unix:${target.path}` : target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-      log.info({ event: 'metrics', listen: address }, `metrics at ${address.startsWith('unix:') ? address : `http://${address}`}/metrics`);
+      log.info({ event: 'metrics', listen: address }, address.startsWith('unix:') ? `metrics: GET /metrics on ${address}` : `metrics at http://${address}/metrics`);
       resolve({
         address,
         close: () =>
