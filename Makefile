@@ -58,3 +58,81 @@ bench: build
 
 clean:
 	rm -rf dist
+
+# ---- install / uninstall -------------------------------------------------------------------------
+# `sudo make install` (or `make install DESTDIR=/tmp/pkg` for packaging; no root needed then).
+# The unit goes to $(PREFIX)/lib/systemd/system (searched by systemd for PREFIX=/usr/local): it is
+# a vendor file that upgrades overwrite, while /etc/systemd/system stays the admin's (drop-ins from
+# `systemctl edit knockctl` override ours and survive upgrades and uninstall).
+BINDIR     ?= $(PREFIX)/bin
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+CONFDIR    ?= /etc/knockctl
+# The wrapper runs the node found now by absolute path: sudo's secure_path and systemd's PATH may
+# not see the same node as the shell that installed.
+NODE_BIN   := $(shell command -v $(NODE) 2>/dev/null)
+OWNER      := $(if $(filter 0,$(shell id -u)),-o root -g root,)
+SYSTEMD_UP := $(if $(DESTDIR),,$(wildcard /run/systemd/system))
+
+install:
+	@test -n "$(NODE_BIN)" || { echo "install: $(NODE) not found in PATH"; exit 1; }
+	@test -n "$(DESTDIR)" -o "$$(id -u)" = 0 || { echo "install: need root (sudo make install), or DESTDIR=... for a staged install"; exit 1; }
+	@test -f dist/src/cli/main.js || $(MAKE) build
+	@# Stage beside the target, then swap, so a failed copy never leaves half a program.
+	rm -rf '$(DESTDIR)$(LIBDIR).new' && install -d -m 0755 '$(DESTDIR)$(LIBDIR).new/dist' '$(DESTDIR)$(LIBDIR).new/node_modules'
+	cp -R dist/src dist/schemas dist/nft '$(DESTDIR)$(LIBDIR).new/dist/'
+	cp package.json README.md '$(DESTDIR)$(LIBDIR).new/'
+	cp -R docs '$(DESTDIR)$(LIBDIR).new/docs'
+	@# Production dependencies only: npm's own view of the tree, without dev dependencies (no network).
+	@deps=$$(npm ls --omit=dev --all --parseable 2>/dev/null | sed -n 's|^$(CURDIR)/node_modules/||p' | grep -v '/node_modules/' | sort -u); \
+	test -n "$$deps" || { echo "install: npm ls found no production dependencies (run make deps)"; exit 1; }; \
+	for d in $$deps; do install -d "$(DESTDIR)$(LIBDIR).new/node_modules/$$(dirname $$d)"; cp -R "node_modules/$$d" "$(DESTDIR)$(LIBDIR).new/node_modules/$$d"; done
+	@test -d '$(DESTDIR)$(LIBDIR).new/node_modules/typescript' && { echo "install: dev dependency typescript was copied"; exit 1; } || true
+	rm -rf '$(DESTDIR)$(LIBDIR).old'
+	if [ -e '$(DESTDIR)$(LIBDIR)' ]; then mv '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(LIBDIR).old'; fi
+	mv '$(DESTDIR)$(LIBDIR).new' '$(DESTDIR)$(LIBDIR)' && rm -rf '$(DESTDIR)$(LIBDIR).old'
+	install -d -m 0755 '$(DESTDIR)$(BINDIR)'
+	@# Relative to the wrapper's own location, so a staged (DESTDIR) or moved tree runs as installed.
+	printf '#!/bin/sh\n# knockctl, installed by nftknock'"'"'s make install\nhere=$$(dirname "$$(readlink -f "$$0")")\nexec %s "$$here/%s/dist/src/cli/main.js" "$$@"\n' \
+	  '$(NODE_BIN)' "$$(realpath -m --relative-to='$(BINDIR)' '$(LIBDIR)')" > '$(DESTDIR)$(BINDIR)/knockctl'
+	chmod 0755 '$(DESTDIR)$(BINDIR)/knockctl'
+	install -d -m 0700 $(OWNER) '$(DESTDIR)$(CONFDIR)'
+	@if [ -e '$(DESTDIR)$(CONFDIR)/config.yaml' ]; then \
+	  install -m 0600 $(OWNER) deploy/config.example.yaml '$(DESTDIR)$(CONFDIR)/config.yaml.example'; \
+	  echo "kept $(CONFDIR)/config.yaml; the current example is $(CONFDIR)/config.yaml.example"; \
+	else \
+	  install -m 0600 $(OWNER) deploy/config.example.yaml '$(DESTDIR)$(CONFDIR)/config.yaml'; \
+	  echo "installed the example $(CONFDIR)/config.yaml: edit it before enabling the service"; \
+	fi
+	install -d -m 0755 '$(DESTDIR)$(UNITDIR)'
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' deploy/knockctl.service.in > '$(DESTDIR)$(UNITDIR)/knockctl.service'
+	chmod 0644 '$(DESTDIR)$(UNITDIR)/knockctl.service'
+	$(if $(SYSTEMD_UP),systemctl daemon-reload)
+	@echo "installed knockctl in $(DESTDIR)$(LIBDIR), $(DESTDIR)$(BINDIR)/knockctl and $(DESTDIR)$(UNITDIR)/knockctl.service"
+	@echo "next: sudoedit $(CONFDIR)/config.yaml; sudo knockctl install-ruleset --confirm 60; sudo knockctl confirm; sudo systemctl enable --now knockctl"
+	@echo "upgrading? sudo systemctl restart knockctl (grants live in the kernel and survive it)"
+
+# Keeps $(CONFDIR)/config.yaml and the state directory, and leaves the ruleset in the kernel: deleting
+# our table would change what the host lets in, so that stays an explicit `knockctl uninstall-ruleset`.
+uninstall:
+	@test -n "$(DESTDIR)" -o "$$(id -u)" = 0 || { echo "uninstall: need root (sudo make uninstall)"; exit 1; }
+	$(if $(SYSTEMD_UP),-systemctl disable --now knockctl.service)
+	rm -f '$(DESTDIR)$(UNITDIR)/knockctl.service' '$(DESTDIR)$(BINDIR)/knockctl'
+	rm -rf '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(LIBDIR).new' '$(DESTDIR)$(LIBDIR).old'
+	$(if $(SYSTEMD_UP),systemctl daemon-reload)
+	@echo "removed knockctl. Kept: $(CONFDIR)/config.yaml (and any config.yaml.example) and /var/lib/knockctl (the state directory)."
+	@echo "The ruleset, if installed, is still in the kernel (table inet knockctl): remove it with 'nft delete table inet knockctl'."
+
+# Render the unit and let systemd-analyze check it; any complaint about the unit fails. With DESTDIR,
+# the staged knockctl wrapper is the ExecStart target (it must be executable); otherwise a stub is.
+.PHONY: check-systemd
+check-systemd:
+	@command -v systemd-analyze >/dev/null || { echo "check-systemd: systemd-analyze not found, skipped"; exit 0; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && bin='$(DESTDIR)$(BINDIR)'; \
+	if [ ! -x "$$bin/knockctl" ]; then bin="$$tmp/bin"; mkdir -p "$$bin"; printf '#!/bin/sh\n' > "$$bin/knockctl"; chmod 0755 "$$bin/knockctl"; fi; \
+	bin=$$(cd "$$bin" && pwd); \
+	sed -e "s|@BINDIR@|$$bin|g" -e 's|@LIBDIR@|$(LIBDIR)|g' deploy/knockctl.service.in > "$$tmp/knockctl.service"; \
+	out=$$(systemd-analyze verify "$$tmp/knockctl.service" 2>&1); rc=$$?; \
+	bad=$$(printf '%s\n' "$$out" | grep 'knockctl\.service'); \
+	if [ $$rc -ne 0 ] || [ -n "$$bad" ]; then printf '%s\n' "$$out"; echo "check-systemd: knockctl.service has problems"; exit 1; fi; \
+	test -z "$$out" || printf 'systemd-analyze (not about our unit):\n%s\n' "$$out"; \
+	echo "check-systemd: knockctl.service ok"

@@ -12,6 +12,7 @@ import { FsStateStore } from '../io/state-store';
 import { ExecHookRunner } from '../io/hook-runner';
 import { Daemon, Firewall, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
+import { startMetricsServer, type MetricsServer } from './metrics';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
@@ -66,6 +67,16 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
   });
   await daemon.start(config);
   writeStatus(config.stateDir, daemon.stats, daemon.runtime);
+  // Metrics are optional: an address that cannot be bound is logged and the firewall keeps working.
+  // `metrics.listen` is read at start only; changing it needs a restart.
+  let metrics: MetricsServer | undefined;
+  if (config.metrics) {
+    const snapshot = () => ({ stats: daemon.stats, ctx: { table: daemon.runtime.cfg.table, doors: daemon.runtime.cfg.doors.length } });
+    metrics = await startMetricsServer(config.metrics.listen, snapshot, log).catch((e: Error) => {
+      log.error({ event: 'metrics', listen: config.metrics?.listen, reason: e.message }, 'cannot serve metrics');
+      return undefined;
+    });
+  }
   notifyReady();
   return new Promise<number>((resolve) => {
     process.on('SIGHUP', () => {
@@ -81,7 +92,7 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
     });
     const stop = (signal: string): void => {
       log.info({ event: 'stop', signal }, `${signal}: stopping`);
-      void daemon.stop().finally(() => {
+      void Promise.all([daemon.stop(), metrics?.close()]).finally(() => {
         local.close();
         resolve(0);
       });

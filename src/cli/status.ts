@@ -1,11 +1,118 @@
 /** `knockctl status`: who has access to what, read from the kernel (the sets are the audit log). */
 import { formatDuration, formatPortSpec, type AccessEntry } from '../core';
 import type { Config, Door } from '../config';
+import { newStats, type DaemonStats } from '../daemon';
 import { configPath, firewallFor, readConfig } from './context';
+import { readDaemonStatus } from './daemon';
 
 export interface StatusOptions {
   config?: string;
   json?: boolean;
+}
+
+/** The daemon's counters under stable names (`status --json`); the metrics use the same ones. */
+export interface Counters {
+  packets: number;
+  knocks: number;
+  knock_successes: number;
+  knock_resets: Record<string, number>;
+  evictions: number;
+  grants: number;
+  revokes: number;
+  spa_accepted: number;
+  spa_rejected: Record<string, number>;
+  decode_errors: Record<string, number>;
+  nft_failures: number;
+  hook_failures: number;
+  internal_errors: number;
+}
+
+/** What `status` says about the daemon: from its status file, when its pid is alive. */
+export interface DaemonView {
+  running: boolean;
+  pid: number | null;
+  /** ISO 8601 start time. */
+  since: string | null;
+  /** ISO 8601 time the daemon last wrote its status file (every 5 s while it runs). */
+  updated: string | null;
+  counters: Counters | null;
+}
+
+/** A status file older than this while the pid is alive means the daemon is stuck (or the pid was reused). */
+export const STALE_AFTER_SEC = 30;
+
+/** Tolerates a status file from an older daemon that lacked a counter (missing counts as 0). */
+export function countersOf(stats: DaemonStats): Counters {
+  const s: DaemonStats = { ...newStats(stats.startedAt), ...stats };
+  return {
+    packets: s.packets, knocks: s.knocks, knock_successes: s.knockSuccesses, knock_resets: { ...s.knockResets },
+    evictions: s.evictions, grants: s.grants, revokes: s.revokes, spa_accepted: s.spaAccepted,
+    spa_rejected: { ...s.spaRejected }, decode_errors: { ...s.decodeErrors }, nft_failures: s.nftFailures,
+    hook_failures: s.hookFailures, internal_errors: s.internalErrors,
+  };
+}
+
+export function daemonView(file: ReturnType<typeof readDaemonStatus>): DaemonView {
+  if (!file) return { running: false, pid: null, since: null, updated: null, counters: null };
+  return { running: true, pid: file.pid, since: file.startedAt, updated: file.updatedAt, counters: countersOf(file.stats) };
+}
+
+/** ANSI styles, or none. */
+export interface Paint {
+  bold(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  red(s: string): string;
+}
+
+const sgr = (code: number) => (s: string): string => `\x1b[${code}m${s}\x1b[0m`;
+export const COLOR: Paint = { bold: sgr(1), green: sgr(32), yellow: sgr(33), red: sgr(31) };
+export const PLAIN: Paint = { bold: (s) => s, green: (s) => s, yellow: (s) => s, red: (s) => s };
+
+/** Colour only for a terminal, and never when NO_COLOR is set to anything non-empty (no-color.org). */
+export function useColor(isTTY: boolean | undefined, env: NodeJS.ProcessEnv): boolean {
+  return Boolean(isTTY) && !env.NO_COLOR;
+}
+
+function byReason(m: Readonly<Record<string, number>>): string {
+  return Object.entries(m).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
+function isoSeconds(iso: string): string {
+  return iso.replace(/\.\d+Z$/, 'Z');
+}
+
+/** The daemon lines: running or not, since when, and its counters. `now` in ms since the epoch. */
+export function formatDaemon(v: DaemonView, now: number, p: Paint = PLAIN): string[] {
+  if (!v.running || !v.since) return [`daemon: ${p.red('not running')} (start it: systemctl start knockctl)`];
+  const up = Math.max(0, Math.floor((now - Date.parse(v.since)) / 1000));
+  const lines = [`daemon: ${p.green('running')}, pid ${v.pid}, since ${isoSeconds(v.since)} (up ${formatDuration(up)})`];
+  const age = v.updated ? Math.floor((now - Date.parse(v.updated)) / 1000) : 0;
+  if (age > STALE_AFTER_SEC) lines.push(p.yellow(`  warning: the daemon has not updated its status for ${formatDuration(age)}`));
+  const c = v.counters;
+  if (!c) return lines;
+  const sum = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
+  const rows: [string, number, string, keyof Paint | undefined][] = [
+    ['knocks seen', c.knocks, '', undefined],
+    ['knock successes', c.knock_successes, '', undefined],
+    ['grants', c.grants, '', undefined],
+    ['revokes', c.revokes, '', undefined],
+    ['SPA accepted', c.spa_accepted, '', undefined],
+    ['SPA rejected', sum(c.spa_rejected), byReason(c.spa_rejected), 'yellow'],
+    ['evictions', c.evictions, '', 'yellow'],
+    ['decode errors', sum(c.decode_errors), byReason(c.decode_errors), undefined],
+    ['nft failures', c.nft_failures, '', 'red'],
+    ['hook failures', c.hook_failures, '', 'red'],
+    ['internal errors', c.internal_errors, '', 'red'],
+  ];
+  lines.push('counters since start:');
+  const numWidth = Math.max(...rows.map((r) => String(r[1]).length));
+  for (const [label, n, detail, warn] of rows) {
+    const num = String(n);
+    const shown = ' '.repeat(numWidth - num.length) + (n > 0 && warn ? p[warn](num) : num);
+    lines.push(`  ${label.padEnd(16)}${shown}${detail ? `  (${detail})` : ''}`);
+  }
+  return lines;
 }
 
 function describeDoor(d: Door): string {
@@ -21,9 +128,18 @@ function pad(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n');
 }
 
-export function formatStatus(table: string, entries: readonly AccessEntry[], cfg?: Config): string {
+export interface FormatOptions {
+  readonly daemon?: DaemonView;
+  /** ms since the epoch, for the daemon's uptime. */
+  readonly now?: number;
+  readonly paint?: Paint;
+}
+
+export function formatStatus(table: string, entries: readonly AccessEntry[], cfg?: Config, o: FormatOptions = {}): string {
+  const p = o.paint ?? PLAIN;
   const lines: string[] = [];
-  lines.push(`table inet ${table}: ${entries.length} grant${entries.length === 1 ? '' : 's'}`);
+  if (o.daemon) lines.push(...formatDaemon(o.daemon, o.now ?? 0, p), '');
+  lines.push(p.bold(`table inet ${table}: ${entries.length} grant${entries.length === 1 ? '' : 's'}`));
   if (entries.length) {
     const rows = [['SOURCE', 'SERVICE', 'DOOR', 'TIME LEFT']];
     const sorted = [...entries].sort((a, b) => (a.expiresSec ?? Infinity) - (b.expiresSec ?? Infinity));
@@ -31,18 +147,20 @@ export function formatStatus(table: string, entries: readonly AccessEntry[], cfg
       const left = e.expiresSec === undefined ? 'permanent' : `${formatDuration(e.expiresSec)}${e.timeoutSec ? ` of ${formatDuration(e.timeoutSec)}` : ''}`;
       rows.push([e.addr, `${e.port}/${e.proto}`, e.door ?? '(kernel door)', left]);
     }
-    lines.push(pad(rows));
+    const [head, ...body] = pad(rows).split('\n');
+    lines.push(p.bold(head as string), ...body);
   }
   if (cfg) {
-    lines.push('', `doors (${cfg.doors.length}), policy ${cfg.base.policy}:`);
+    lines.push('', p.bold(`doors (${cfg.doors.length}), policy ${cfg.base.policy}:`));
     for (const d of cfg.doors) lines.push(`  ${d.name}: ${describeDoor(d)}`);
   }
   return lines.join('\n');
 }
 
-export function statusJson(table: string, entries: readonly AccessEntry[]): unknown {
+export function statusJson(table: string, entries: readonly AccessEntry[], daemon?: DaemonView): unknown {
   return {
     table,
+    ...(daemon ? { daemon } : {}),
     grants: entries.map((e) => ({
       family: e.family, addr: e.addr, proto: e.proto, port: e.port, door: e.door ?? null,
       timeout: e.timeoutSec ?? null, expires: e.expiresSec ?? null, set: e.set,
@@ -53,7 +171,11 @@ export function statusJson(table: string, entries: readonly AccessEntry[]): unkn
 export async function status(opts: StatusOptions): Promise<number> {
   const { config: cfg } = readConfig(configPath(opts.config));
   const entries = await firewallFor(cfg.table).readAccessInstalled();
-  if (opts.json) process.stdout.write(`${JSON.stringify(statusJson(cfg.table, entries), null, 2)}\n`);
-  else process.stdout.write(`${formatStatus(cfg.table, entries, cfg)}\n`);
+  const daemon = daemonView(readDaemonStatus(cfg.stateDir));
+  if (opts.json) process.stdout.write(`${JSON.stringify(statusJson(cfg.table, entries, daemon), null, 2)}\n`);
+  else {
+    const paint = useColor(process.stdout.isTTY, process.env) ? COLOR : PLAIN;
+    process.stdout.write(`${formatStatus(cfg.table, entries, cfg, { daemon, now: Date.now(), paint })}\n`);
+  }
   return 0;
 }

@@ -1,0 +1,115 @@
+/** `knockctl status` formatting: fixed inputs, fixed clock, with and without colour. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AccessEntry } from '../../../src/core';
+import { loadConfigText } from '../../../src/config';
+import { newStats, type DaemonStats } from '../../../src/daemon';
+import { COLOR, PLAIN, daemonView, formatDaemon, formatStatus, statusJson, useColor } from '../../../src/cli/status';
+
+const START = Date.parse('2025-03-01T10:00:00.000Z');
+const NOW = START + (3 * 3600 + 125) * 1000;
+
+function stats(): DaemonStats {
+  const s = newStats(START);
+  Object.assign(s, { packets: 40, knocks: 12, knockSuccesses: 3, evictions: 0, grants: 4, revokes: 1, spaAccepted: 1, nftFailures: 0 });
+  s.spaRejected = { replay: 1, 'bad-mac': 3 };
+  s.decodeErrors = { 'truncated-ip': 2 };
+  return s;
+}
+
+const running = daemonView({ pid: 4242, startedAt: new Date(START).toISOString(), updatedAt: new Date(NOW - 3000).toISOString(), stats: stats() });
+const stopped = daemonView(undefined);
+
+const entries: AccessEntry[] = [
+  { family: 6, addr: '2001:db8::7', proto: 'tcp', port: 22, door: 'ssh-spa', timeoutSec: 60, expiresSec: 41, set: 'allowed6' },
+  { family: 4, addr: '192.0.2.7', proto: 'tcp', port: 22, door: 'ssh', timeoutSec: 30, expiresSec: 12, set: 'allowed4' },
+  { family: 4, addr: '198.51.100.9', proto: 'tcp', port: 443, set: 'allowed4', timeoutSec: 3600, expiresSec: 3599 },
+];
+
+const cfg = loadConfigText(`
+doors:
+  ssh: { sequence: ["7000:tcp", "8000:tcp", "9000:udp"], open: ["22/tcp"], timeout: 30 }
+`, 'test.yaml').config;
+
+test('status for a person: daemon, counters, grants by time left, doors (golden)', () => {
+  const text = formatStatus('knockctl', entries, cfg, { daemon: running, now: NOW });
+  assert.equal(text, [
+    'daemon: running, pid 4242, since 2025-03-01T10:00:00Z (up 3h2m5s)',
+    'counters since start:',
+    '  knocks seen     12',
+    '  knock successes  3',
+    '  grants           4',
+    '  revokes          1',
+    '  SPA accepted     1',
+    '  SPA rejected     4  (bad-mac 3, replay 1)',
+    '  evictions        0',
+    '  decode errors    2  (truncated-ip 2)',
+    '  nft failures     0',
+    '  hook failures    0',
+    '  internal errors  0',
+    '',
+    'table inet knockctl: 3 grants',
+    'SOURCE        SERVICE  DOOR           TIME LEFT',
+    '192.0.2.7     22/tcp   ssh            12s of 30s',
+    '2001:db8::7   22/tcp   ssh-spa        41s of 1m',
+    '198.51.100.9  443/tcp  (kernel door)  59m59s of 1h',
+    '',
+    'doors (1), policy drop:',
+    '  ssh: daemon door, 3 knocks within 10s; opens 22/tcp for 30s',
+  ].join('\n'));
+});
+
+test('a daemon that is not running is said so, with how to start it; no counters', () => {
+  assert.deepEqual(formatDaemon(stopped, NOW), ['daemon: not running (start it: systemctl start knockctl)']);
+  const text = formatStatus('kt', [], undefined, { daemon: stopped, now: NOW });
+  assert.equal(text, 'daemon: not running (start it: systemctl start knockctl)\n\ntable inet kt: 0 grants');
+});
+
+test('a status file not updated for over 30 s while the pid lives is flagged', () => {
+  const stale = { ...running, updated: new Date(NOW - 95000).toISOString() };
+  assert.equal(formatDaemon(stale, NOW)[1], '  warning: the daemon has not updated its status for 1m35s');
+  assert.equal(formatDaemon(running, NOW)[1], 'counters since start:');
+});
+
+test('colour: green running, red not running, bold headers, warnings only on non-zero counters', () => {
+  const v = { ...running, counters: { ...running.counters!, nft_failures: 2 } };
+  const lines = formatDaemon(v, NOW, COLOR);
+  assert.match(lines[0]!, /\x1b\[32mrunning\x1b\[0m/);
+  assert.ok(lines.includes('  nft failures     \x1b[31m2\x1b[0m'), lines.join('\n'));
+  assert.ok(lines.includes('  evictions        0'), 'a zero counter is never highlighted');
+  assert.match(formatDaemon(stopped, NOW, COLOR)[0]!, /\x1b\[31mnot running\x1b\[0m/);
+  assert.match(formatStatus('kt', entries, undefined, { paint: COLOR }), /^\x1b\[1mtable inet kt: 3 grants\x1b\[0m\n\x1b\[1mSOURCE/);
+  assert.doesNotMatch(formatStatus('kt', entries, cfg, { daemon: v, now: NOW, paint: PLAIN }), /\x1b/);
+});
+
+test('colour only on a TTY and without NO_COLOR', () => {
+  const cases: [boolean | undefined, NodeJS.ProcessEnv, boolean][] = [
+    [true, {}, true],
+    [true, { NO_COLOR: '1' }, false],
+    [true, { NO_COLOR: '' }, true],
+    [false, {}, false],
+    [undefined, {}, false],
+  ];
+  for (const [tty, env, want] of cases) assert.equal(useColor(tty, env), want, `isTTY=${tty} env=${JSON.stringify(env)}`);
+});
+
+test('--json: stable daemon fields (running, pid, since, counters with snake_case names)', () => {
+  const j = statusJson('knockctl', entries.slice(0, 1), running) as { daemon: unknown; grants: unknown[] };
+  assert.deepEqual(j.daemon, {
+    running: true, pid: 4242, since: '2025-03-01T10:00:00.000Z', updated: new Date(NOW - 3000).toISOString(),
+    counters: {
+      packets: 40, knocks: 12, knock_successes: 3, knock_resets: {}, evictions: 0, grants: 4, revokes: 1,
+      spa_accepted: 1, spa_rejected: { replay: 1, 'bad-mac': 3 }, decode_errors: { 'truncated-ip': 2 },
+      nft_failures: 0, hook_failures: 0, internal_errors: 0,
+    },
+  });
+  assert.equal(j.grants.length, 1);
+  assert.deepEqual((statusJson('kt', [], stopped) as { daemon: unknown }).daemon, { running: false, pid: null, since: null, updated: null, counters: null });
+});
+
+test('a status file from an older daemon missing a counter reads as 0, not undefined', () => {
+  const old = { ...stats() } as Partial<DaemonStats>;
+  delete old.hookFailures;
+  const v = daemonView({ pid: 1, startedAt: new Date(START).toISOString(), updatedAt: new Date(NOW).toISOString(), stats: old as DaemonStats });
+  assert.equal(v.counters?.hook_failures, 0);
+});
