@@ -8,19 +8,28 @@ LIBDIR := $(PREFIX)/lib/nftknock
 UNIT_TESTS = $(shell find dist/test/unit -name '*.test.js' 2>/dev/null | sort)
 INTEGRATION_TESTS = $(shell find dist/test/integration -name '*.test.js' 2>/dev/null | sort)
 
-.PHONY: all deps system-deps build test unit integration lint demo bench fuzz clean install uninstall
+.PHONY: all deps system-deps runtime-deps build test unit integration lint demo bench fuzz clean install uninstall
 
 all: build
 
-# System packages the program and the tests need (Debian names). Installed only when missing.
-SYSTEM_PKGS := nftables libpcap-dev iproute2 knockd
-system-deps:
-	@missing=""; for p in $(SYSTEM_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+# System packages (Debian names), installed only when missing. Runtime: what knockctl needs (libpcap-dev
+# also provides the libpcap.so that cap opens for immediate mode). Test: knockd's client and tcpdump.
+RUNTIME_PKGS := nftables libpcap-dev iproute2
+TEST_PKGS    := knockd tcpdump
+define apt_missing
+	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install$$missing (run with sudo)"; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+runtime-deps:
+	$(call apt_missing,$(RUNTIME_PKGS))
+
+system-deps: runtime-deps
+	$(call apt_missing,$(TEST_PKGS))
 
 # Reinstall only when the lock file's *content* changed (a fresh checkout's newer mtime is not a
 # reason to wipe node_modules). The copy of the lock file marks what is installed.
@@ -73,7 +82,7 @@ NODE_BIN   := $(shell command -v $(NODE) 2>/dev/null)
 OWNER      := $(if $(filter 0,$(shell id -u)),-o root -g root,)
 SYSTEMD_UP := $(if $(DESTDIR),,$(wildcard /run/systemd/system))
 
-install:
+install: $(if $(DESTDIR),,runtime-deps)
 	@test -n "$(NODE_BIN)" || { echo "install: $(NODE) not found in PATH"; exit 1; }
 	@test -n "$(DESTDIR)" -o "$$(id -u)" = 0 || { echo "install: need root (sudo make install), or DESTDIR=... for a staged install"; exit 1; }
 	@test -f dist/src/cli/main.js || $(MAKE) build

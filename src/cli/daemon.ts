@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, type Clock } from '../core';
+import type { Config } from '../config';
 import { createLogger } from '../log';
 import { NftProcess } from '../io/nft-runner';
 import { PcapCapture } from '../io/pcap-capture';
@@ -88,6 +89,8 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
         log.error({ event: 'reload-failed', issues }, 'new config rejected; the previous config keeps running');
         return;
       }
+      const needRestart = restartOnly(config, next);
+      if (needRestart.length) log.warn({ event: 'config-warning', keys: needRestart }, `changed ${needRestart.join(', ')}: takes effect after a restart (systemctl restart knockctl)`);
       void daemon.reload(next);
     });
     const stop = (signal: string): void => {
@@ -111,4 +114,14 @@ export function readDaemonStatus(stateDir: string): { pid: number; startedAt: st
   } catch {
     return undefined;
   }
+}
+
+/** Settings read once at start: a reload cannot apply them. */
+function restartOnly(a: Config, b: Config): string[] {
+  const same = (x: unknown, y: unknown): boolean => JSON.stringify(x) === JSON.stringify(y);
+  const keys: [string, unknown, unknown][] = [
+    ['interfaces', a.interfaces, b.interfaces], ['state_dir', a.stateDir, b.stateDir],
+    ['log_level', a.logLevel, b.logLevel], ['metrics', a.metrics, b.metrics], ['limits.max_replay', a.limits.maxReplay, b.limits.maxReplay],
+  ];
+  return keys.filter(([, x, y]) => !same(x, y)).map(([k]) => k);
 }

@@ -192,6 +192,12 @@ program
   .argument('<token>')
   .action((table: string, token: string) => run(() => rollbackWorker(table, token))());
 
+// `knockctl --help | head`: a closed pipe is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) {
     const helpShown = e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version';
