@@ -3,7 +3,7 @@ import { UsageError, formatDuration, type AccessEntry } from '../core';
 import type { Config } from '../config';
 import { configPath, firewallFor, readConfig, sshCaller } from './context';
 import { armRollback, snapshotTable } from './confirm';
-import { buildRuleset } from '../nft';
+import { buildKernelDoors, buildRuleset } from '../nft';
 
 export interface InstallOptions {
   config?: string;
@@ -36,20 +36,18 @@ export async function installRuleset(opts: InstallOptions, entry: string): Promi
     confirmSecs = Number(opts.confirm);
     if (!Number.isInteger(confirmSecs) || confirmSecs < 5 || confirmSecs > 3600) throw new UsageError(`--confirm ${opts.confirm}: need whole seconds from 5 to 3600`);
   }
-  if (cfg.doors.some((d) => d.kind === 'knock' && d.mode === 'kernel')) {
-    throw new UsageError('doors with mode: kernel are not supported by this version of install-ruleset');
-  }
   const fw = firewallFor(cfg.table);
   const lock = antiLockout(cfg, opts);
+  const extra = buildKernelDoors(cfg);
   if (opts.dryRun) {
     // Without root the current grants cannot be read; the batch is shown without them.
-    const batch = await fw.buildInstall(cfg, { extraKeep: lock.entries }).catch(() => buildRuleset(cfg, { keep: lock.entries }));
+    const batch = await fw.buildInstall(cfg, { extra, extraKeep: lock.entries }).catch(() => buildRuleset(cfg, { extra, keep: lock.entries }));
     process.stdout.write(`${JSON.stringify(batch, null, 2)}\n`);
     return 0;
   }
   const existed = await fw.exists();
   const snapshot = confirmSecs !== undefined ? await snapshotTable(cfg.table, existed) : null;
-  const batch = await fw.buildInstall(cfg, { extraKeep: lock.entries });
+  const batch = await fw.buildInstall(cfg, { extra, extraKeep: lock.entries });
   await fw.install(batch);
   const kept = batch.nftables.filter((c) => 'add' in c && 'element' in (c.add as object)).length;
   if (lock.note) process.stdout.write(`${lock.note}\n`);

@@ -1,3 +1,4 @@
 export * from './names';
 export * from './elements';
 export * from './ruleset';
+export * from './kernel-doors';
