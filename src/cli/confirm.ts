@@ -1,14 +1,14 @@
 /**
- * `install-ruleset --confirm SECONDS`: the previous state of our table is saved (nft's text form keeps
- * set flags that nft 1.0.6's JSON listing drops), a detached worker restores it when the time is up,
- * and `knockctl confirm` cancels the worker. Pending state lives in /run/knockctl (root-only tmpfs).
+ * `install-ruleset --confirm SECONDS`: the previous state of our table is saved (as JSON: see
+ * nft/restore.ts), a detached worker restores it when the time is up, and `knockctl confirm` cancels
+ * the worker. Pending state lives in /run/knockctl (root-only tmpfs).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KnockctlError } from '../core';
 import { NftProcess } from '../io/nft-runner';
+import { buildRestoreBatch } from '../nft';
 
 export function runDir(): string {
   return process.env.KNOCKCTL_RUN_DIR ?? '/run/knockctl';
@@ -18,8 +18,8 @@ interface Pending {
   token: string;
   table: string;
   deadline: number;
-  /** `nft list table inet T` before the install; null when the table did not exist. */
-  snapshot: string | null;
+  /** `nft -j list table inet T` before the install; null when the table did not exist. */
+  snapshot: unknown;
   pid?: number;
 }
 
@@ -27,26 +27,14 @@ function pendingFile(table: string): string {
   return join(runDir(), `confirm-${table}.json`);
 }
 
-/** Save the current table as text before an install. */
-export async function snapshotTable(table: string, exists: boolean): Promise<string | null> {
+/** Save the current table (its `nft -j list` output) before an install; null when it does not exist. */
+export async function snapshotTable(table: string, exists: boolean): Promise<unknown> {
   if (!exists) return null;
-  return nftText(table);
-}
-
-function nftText(table: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('nft', ['list', 'table', 'inet', table], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString()) : reject(new KnockctlError('ERR_NFT', `cannot save table inet ${table}: ${Buffer.concat(err).toString().trim()}`))));
-  });
+  return new NftProcess().list(['table', 'inet', table], `save table inet ${table}`);
 }
 
 /** Arm the rollback: write the pending state and start the detached worker. */
-export function armRollback(table: string, seconds: number, snapshot: string | null, entry: string): Pending {
+export function armRollback(table: string, seconds: number, snapshot: unknown, entry: string): Pending {
   mkdirSync(runDir(), { recursive: true, mode: 0o700 });
   const p: Pending = { token: randomBytes(8).toString('hex'), table, deadline: Date.now() + seconds * 1000, snapshot };
   writeFileSync(pendingFile(table), JSON.stringify(p), { mode: 0o600 });
@@ -87,11 +75,13 @@ export async function rollbackWorker(table: string, token: string): Promise<void
   await new Promise((r) => setTimeout(r, Math.max(0, first.deadline - Date.now())));
   const p = readPending(table);
   if (!p || p.token !== token) return;
-  const nft = new NftProcess();
-  const text = `add table inet ${table}\ndelete table inet ${table}\n${p.snapshot ?? ''}`;
+  const log = (line: string): void => writeFileSync(join(runDir(), `rollback-${table}.log`), `${new Date().toISOString()} ${line}\n`, { flag: 'a' });
   try {
-    await nft.applyText(text, `restore table inet ${table}`);
-    writeFileSync(join(runDir(), `rollback-${table}.log`), `${new Date().toISOString()} not confirmed: restored the previous table inet ${table}\n`, { flag: 'a' });
+    await new NftProcess().apply(buildRestoreBatch(table, p.snapshot ?? undefined), `restore table inet ${table}`);
+    log(`not confirmed: restored the previous table inet ${table}`);
+  } catch (e) {
+    log(`not confirmed, but restoring table inet ${table} FAILED: ${(e as Error).message}`);
+    throw e;
   } finally {
     if (existsSync(pendingFile(table))) rmSync(pendingFile(table), { force: true });
   }

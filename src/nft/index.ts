@@ -2,3 +2,4 @@ export * from './names';
 export * from './elements';
 export * from './ruleset';
 export * from './kernel-doors';
+export * from './restore';

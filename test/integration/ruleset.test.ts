@@ -144,13 +144,19 @@ test('--confirm restores the previous table unless confirmed; confirm keeps the 
   const runDir = mkdtempSync(join(tmpdir(), 'knockctl-run-'));
   const env = ['env', `KNOCKCTL_RUN_DIR=${runDir}`, process.execPath, join(__dirname, '../../src/cli/main.js')];
   const open81 = config('open81', 'table: kt\nbase: { allow: ["81/tcp"] }\n');
-  assert.equal((await l.knockctl(l.server.ns, 'install-ruleset', '-c', DROP)).code, 0);
+  // The table to restore has a kernel door: its rules only survive a JSON snapshot (see nft/restore.ts).
+  const kernel = config('kernel', 'table: kt\ndoors:\n  kd: { mode: kernel, sequence: ["7000", "8000:udp"], open: ["22/tcp"] }\n');
+  assert.equal((await l.knockctl(l.server.ns, 'install-ruleset', '-c', kernel)).code, 0);
+  assert.equal((await l.knockctl(l.server.ns, 'grant', l.clients[0]!.ip4, '22/tcp', '-c', kernel, '-t', '600')).code, 0);
   const before = await l.sh(l.server.ns, 'nft', 'list', 'chain', 'inet', 'kt', 'input');
+  const doorChain = await l.sh(l.server.ns, 'nft', 'list', 'chain', 'inet', 'kt', 'kd_kd_4');
   const r = await l.exec(l.server.ns, env[0]!, ...env.slice(1), 'install-ruleset', '-c', open81, '--confirm', '5');
   assert.equal(r.code, 0, r.stderr);
   assert.match(await l.sh(l.server.ns, 'nft', 'list', 'chain', 'inet', 'kt', 'input'), /tcp \. 81/);
   await sleep(6500);
   assert.equal(await l.sh(l.server.ns, 'nft', 'list', 'chain', 'inet', 'kt', 'input'), before, 'not confirmed: the previous chain is back');
+  assert.equal(await l.sh(l.server.ns, 'nft', 'list', 'chain', 'inet', 'kt', 'kd_kd_4'), doorChain, 'with its kernel door');
+  assert.match(await l.sh(l.server.ns, 'nft', 'list', 'set', 'inet', 'kt', 'allowed4'), /tcp \. 22 timeout/, 'and its grants');
   const r2 = await l.exec(l.server.ns, env[0]!, ...env.slice(1), 'install-ruleset', '-c', open81, '--confirm', '5');
   assert.equal(r2.code, 0, r2.stderr);
   const c = await l.exec(l.server.ns, env[0]!, ...env.slice(1), 'confirm', '-c', open81);
