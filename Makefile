@@ -44,5 +44,11 @@ lint: build
 	$(TSC) -p tsconfig.json --noEmit
 	$(NODE) --test --test-reporter=dot dist/test/architecture.test.js
 
+# Seeded mutation fuzzing of the decoders, SPA verifier, config loader and knockd importer.
+# FUZZ_SECONDS (default 60) bounds the whole run; FUZZ_SEED repeats one; FUZZ_TARGET picks targets.
+FUZZ_SECONDS ?= 60
+fuzz: build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(NODE) dist/test/fuzz/main.js
+
 clean:
 	rm -rf dist
