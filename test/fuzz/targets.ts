@@ -291,7 +291,7 @@ export function importTarget(): FuzzTarget<string> | undefined {
   if (!importer) return undefined;
   const corpus = [...KNOCKD_CONFS];
   const dir = join(REPO, 'test/fixtures/knockd');
-  if (existsSync(dir)) for (const n of readdirSync(dir).sort()) corpus.push(readFileSync(join(dir, n), 'utf8'));
+  if (existsSync(dir)) for (const n of readdirSync(dir).filter((f) => f.endsWith('.conf')).sort()) corpus.push(readFileSync(join(dir, n), 'utf8'));
   return {
     name: 'import-knockd',
     next: (r) => mutateText(r, pick(r, corpus), corpus),
