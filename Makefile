@@ -65,6 +65,12 @@ demo: deps build
 bench: build
 	$(NODE) dist/bench/run.js
 
+# Seeded mutation fuzzing of the decoders, SPA verifier, config loader and knockd importer.
+# FUZZ_SECONDS (default 60) bounds the whole run; FUZZ_SEED repeats one; FUZZ_TARGET picks targets.
+FUZZ_SECONDS ?= 60
+fuzz: build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(NODE) dist/test/fuzz/main.js
+
 clean:
 	rm -rf dist
 

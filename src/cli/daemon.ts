@@ -58,16 +58,21 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
       },
       readConsumed: async (door) => readFile(join(config.stateDir, `onetime-${door}.consumed`), 'utf8').catch(() => undefined),
     },
-    onStats: (stats, rt) => {
-      try {
-        writeStatus(config.stateDir, stats, rt);
-      } catch (e) {
-        log.warn({ event: 'internal-error', reason: `status file: ${(e as Error).message}` }, 'cannot write the status file');
-      }
-    },
+    onStats: (stats, rt) => status(stats, rt),
   });
+  // A full or read-only state_dir must not stop the daemon: knocks still work, SPA fails closed.
+  let statusError = '';
+  function status(stats: DaemonStats, rt: Runtime): void {
+    try {
+      writeStatus(config.stateDir, stats, rt);
+      statusError = '';
+    } catch (e) {
+      if ((e as Error).message !== statusError) log.warn({ event: 'internal-error', reason: `status file: ${(e as Error).message}` }, 'cannot write the status file');
+      statusError = (e as Error).message;
+    }
+  }
   await daemon.start(config);
-  writeStatus(config.stateDir, daemon.stats, daemon.runtime);
+  status(daemon.stats, daemon.runtime);
   // Metrics are optional: an address that cannot be bound is logged and the firewall keeps working.
   // `metrics.listen` is read at start only; changing it needs a restart.
   let metrics: MetricsServer | undefined;

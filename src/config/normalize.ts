@@ -243,6 +243,7 @@ export function normalizeConfig(raw: Raw): { config?: Config; issues: Issue[]; w
     stateDir: (raw.state_dir as string | undefined) ?? '/var/lib/knockctl',
     logLevel: (raw.log_level as LogLevel | undefined) ?? 'info',
     limits: { maxSources: (limits.max_sources as number | undefined) ?? 100000, maxReplay: (limits.max_replay as number | undefined) ?? 1000000 },
+    onRulesetMissing: (raw.on_ruleset_missing as 'reinstall' | 'log' | undefined) ?? 'reinstall',
     base: { policy, allow, icmp: (base.icmp as boolean | undefined) ?? true, allowFrom: ctx.cidrs(base.allow_from, ['base', 'allow_from']) ?? [] },
     ...(raw.metrics ? { metrics: { listen: String((raw.metrics as Raw).listen) } } : {}),
     doors,

@@ -13,7 +13,8 @@ export type ParseResult = { ok: true; parsed: ParsedText } | { ok: false; issues
 /** Parse config text. Duplicate keys (e.g. two doors with one name) are errors, with their line. */
 export function parseConfigText(text: string): ParseResult {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
+  // logLevel 'error': yaml would otherwise print warnings (e.g. a mapping used as a key) to stderr.
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true, logLevel: 'error' });
   if (doc.errors.length > 0) {
     const issues = doc.errors.map((e) => {
       const line = e.linePos?.[0]?.line ?? lc.linePos(e.pos[0]).line;
@@ -22,7 +23,14 @@ export function parseConfigText(text: string): ParseResult {
     });
     return { ok: false, issues };
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  // Some problems surface only when converting (an alias whose anchor comes later or never, too many
+  // aliases): yaml throws a ReferenceError then. Found by fuzzing; report it as a config issue.
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return { ok: false, issues: [{ path: '', message: (e as Error).message.split('\n')[0] ?? 'cannot convert the document' }] };
+  }
   const lineOf = (path: readonly (string | number)[]): number | undefined => {
     let node: unknown = doc.contents;
     let lastLine: number | undefined;

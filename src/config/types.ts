@@ -9,6 +9,11 @@ export interface Config {
   readonly stateDir: string;
   readonly logLevel: LogLevel;
   readonly limits: { readonly maxSources: number; readonly maxReplay: number };
+  /**
+   * Our table deleted or damaged by someone else: reinstall it, or only log. Optional so configs
+   * built in code stay valid; normalize always sets it, and absent means `reinstall`.
+   */
+  readonly onRulesetMissing?: 'reinstall' | 'log';
   readonly base: BaseConfig;
   readonly metrics?: { readonly listen: string };
   readonly doors: readonly Door[];

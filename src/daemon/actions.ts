@@ -1,15 +1,27 @@
 /**
  * Grants, revokes and hooks leave the packet path here. Requests arriving in the same tick go to nft
- * as one batch (one process); a failed batch is retried once after a short pause, then each failure
- * is logged with nft's own message. The kernel then owns expiry.
+ * as one batch (one process). A failed batch is retried with backoff (RETRY_DELAYS_MS: 250 ms up to
+ * 2 s, 3.75 s in all), because the usual causes are transient (nft being upgraded, a moment without
+ * CAP_NET_ADMIN in a container restart); one retry after 250 ms lost grants to anything slower. When
+ * our table is gone the daemon is asked to reinstall it before the next try. Then each failure is
+ * logged with nft's own message. The kernel owns expiry.
+ *
+ * Bounds: at most MAX_QUEUE requests wait (a repeated grant replaces the queued one; a later revoke
+ * cancels a queued grant of the same door and address, and the reverse), at most MAX_BATCH go into
+ * one nft call, and at most MAX_HOOKS hooks run or wait.
  */
 import type { Grant, Logger, PortSpec, Revoke } from '../core';
 import type { Door } from '../config';
 import type { Firewall } from './firewall';
 import type { HookRunner } from '../io/hook-runner';
 import type { DaemonStats } from './stats';
+import { RateLimit } from './rate-limit';
 
-const RETRY_MS = 250;
+/** Pauses before the 2nd..5th attempt of one batch. */
+export const RETRY_DELAYS_MS = [250, 500, 1000, 2000] as const;
+export const MAX_QUEUE = 4096;
+export const MAX_BATCH = 512;
+export const MAX_HOOKS = 256;
 
 export interface ActionDeps {
   firewall: () => Firewall;
@@ -18,64 +30,102 @@ export interface ActionDeps {
   stats: DaemonStats;
   /** Timers, injectable for tests. */
   setTimer: (fn: () => void, ms: number) => { unref?: () => void };
+  /** Our table is gone (nft said so): reinstall it if the config says so; true when it is back. */
+  onRulesetMissing?: () => Promise<boolean>;
+  /** Monotonic ms for the drop-log rate limit; performance.now when absent. */
+  now?: () => number;
 }
 
+type Queued<T> = { item: T; why: Record<string, unknown> };
+
 export class Actions {
-  private grants: { grant: Grant; why: Record<string, unknown> }[] = [];
-  private revokes: { revoke: Revoke; why: Record<string, unknown> }[] = [];
+  /** Keyed by door and address, so a flood of repeats from one source holds one entry. */
+  private readonly grants = new Map<string, Queued<Grant>>();
+  private readonly revokes = new Map<string, Queued<Revoke>>();
   private scheduled = false;
-  private inflight: Promise<void> = Promise.resolve();
+  private draining: Promise<void> | undefined;
+  private batches = 0;
+  private hooksPending = 0;
+  private readonly dropLog = new RateLimit(5, 1000);
 
   constructor(private readonly deps: ActionDeps) {}
 
+  get queued(): number {
+    return this.grants.size + this.revokes.size;
+  }
+
   grant(grant: Grant, why: Record<string, unknown>): void {
-    this.grants.push({ grant, why });
+    const key = `${grant.door}|${grant.addr}|${grant.ports.map(fmt).join(',')}`;
+    // A revoke still waiting for the same door and address would undo this grant: the later wins.
+    this.revokes.delete(`${grant.door}|${grant.addr}`);
+    if (!this.grants.has(key) && this.full('grant', grant.door, grant.addr)) return;
+    this.grants.delete(key);
+    this.grants.set(key, { item: grant, why });
     this.schedule();
   }
 
   revoke(revoke: Revoke, why: Record<string, unknown>): void {
-    this.revokes.push({ revoke, why });
+    const key = `${revoke.door}|${revoke.addr}`;
+    for (const [k, g] of this.grants) if (g.item.door === revoke.door && g.item.addr === revoke.addr) this.grants.delete(k);
+    if (!this.revokes.has(key) && this.full('revoke', revoke.door, revoke.addr)) return;
+    this.revokes.delete(key);
+    this.revokes.set(key, { item: revoke, why });
     this.schedule();
+  }
+
+  private full(what: 'grant' | 'revoke', door: string, addr: string): boolean {
+    if (this.queued < MAX_QUEUE) return false;
+    this.deps.stats.queueDropped++;
+    if (this.dropLog.take(this.now())) {
+      this.deps.log.error({ event: `${what}-failed`, door, src: addr, reason: `queue full (${MAX_QUEUE} waiting for nft)` }, `${what} dropped: nft is not keeping up`);
+    }
+    return true;
   }
 
   /** Resolves when everything queued so far has been applied (or has failed). */
   async flush(): Promise<void> {
-    if (this.grants.length || this.revokes.length) await this.run();
-    await this.inflight;
+    while (this.draining || this.queued) await (this.draining ?? this.drain());
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.draining) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.run();
+      void this.drain();
     });
   }
 
-  private run(): Promise<void> {
-    const grants = this.grants.splice(0);
-    const revokes = this.revokes.splice(0);
-    this.inflight = this.inflight.then(() => this.apply(grants, revokes));
-    return this.inflight;
+  /** One worker: takes what is queued when it starts a batch, so requests made during a retry join the next one. */
+  private drain(): Promise<void> {
+    if (this.draining) return this.draining;
+    this.draining = (async () => {
+      try {
+        while (this.queued) await this.apply(take(this.grants, MAX_BATCH), take(this.revokes, MAX_BATCH));
+      } finally {
+        this.draining = undefined;
+      }
+    })();
+    return this.draining;
   }
 
-  private async apply(grants: { grant: Grant; why: Record<string, unknown> }[], revokes: { revoke: Revoke; why: Record<string, unknown> }[]): Promise<void> {
+  private async apply(grants: Queued<Grant>[], revokes: Queued<Revoke>[]): Promise<void> {
     const { log, stats } = this.deps;
     if (grants.length) {
-      const err = await this.attempt(() => this.deps.firewall().grant(grants.map((g) => g.grant)));
-      for (const { grant: g, why } of grants) {
+      const batch = ++this.batches;
+      const err = await this.attempt(() => this.deps.firewall().grant(grants.map((g) => g.item)));
+      for (const { item: g, why } of grants) {
         if (err) {
           log.error({ event: 'grant-failed', door: g.door, src: g.addr, reason: err }, 'grant failed');
           continue;
         }
         stats.grants++;
-        log.info({ event: 'grant', door: g.door, src: g.addr, ports: g.ports.map(fmt), timeout: g.timeoutSec, ...why }, `OPEN SESAME: ${g.addr} may use ${g.ports.map(fmt).join(', ')} for ${g.timeoutSec}s`);
+        log.info({ event: 'grant', door: g.door, src: g.addr, ports: g.ports.map(fmt), timeout: g.timeoutSec, batch, ...why }, `OPEN SESAME: ${g.addr} may use ${g.ports.map(fmt).join(', ')} for ${g.timeoutSec}s`);
       }
     }
     if (revokes.length) {
-      const err = await this.attempt(() => this.deps.firewall().revoke(revokes.map((r) => r.revoke)));
-      for (const { revoke: r, why } of revokes) {
+      const err = await this.attempt(() => this.deps.firewall().revoke(revokes.map((r) => r.item)));
+      for (const { item: r, why } of revokes) {
         if (err) {
           log.error({ event: 'revoke-failed', door: r.door, src: r.addr, reason: err }, 'revoke failed');
           continue;
@@ -86,33 +136,49 @@ export class Actions {
     }
   }
 
-  /** Run once, retry once; returns nft's message on failure. */
+  /** Run with retries and backoff; returns nft's message when every attempt failed. */
   private async attempt(fn: () => Promise<void>): Promise<string | undefined> {
-    try {
-      await fn();
-      return undefined;
-    } catch (first) {
-      this.deps.stats.nftFailures++;
-      this.deps.log.warn({ event: 'nft-error', reason: (first as Error).message, retry: true }, 'nft failed, retrying');
-      await new Promise<void>((r) => this.deps.setTimer(r, RETRY_MS));
+    for (let i = 0; ; i++) {
       try {
         await fn();
         return undefined;
-      } catch (second) {
+      } catch (e) {
         this.deps.stats.nftFailures++;
-        return (second as Error).message;
+        const err = e as Error & { code?: string };
+        const last = i >= RETRY_DELAYS_MS.length;
+        this.deps.log.warn({ event: 'nft-error', code: err.code, reason: err.message, attempt: i + 1, retry: !last }, last ? 'nft failed; giving up' : 'nft failed, retrying');
+        if (last) return err.message;
+        // Table or set gone: reinstalling (when configured) is the fix; retry at once if it worked.
+        if ((err.code === 'ERR_NO_TABLE' || err.code === 'ERR_NFT_NOT_FOUND') && this.deps.onRulesetMissing && (await this.deps.onRulesetMissing())) continue;
+        await new Promise<void>((r) => this.deps.setTimer(r, RETRY_DELAYS_MS[i] as number));
       }
     }
+  }
+
+  private now(): number {
+    return this.deps.now?.() ?? performance.now();
   }
 
   /** knockd's command / start_command now, stop_command after cmd_timeout. */
   runHooks(door: Door, addr: string): void {
     const h = door.hooks;
+    if (!h.command && !h.startCommand && !h.stopCommand) return;
+    // Each hook is a process and each stop_command a timer: bounded. Refusing the start hook too
+    // means there is never a start without its stop.
+    if (this.hooksPending >= MAX_HOOKS) {
+      this.deps.stats.hookFailures++;
+      if (this.dropLog.take(this.now())) this.deps.log.warn({ event: 'hook-failed', door: door.name, src: addr, reason: `${MAX_HOOKS} hooks already running or scheduled` }, 'hook not run');
+      return;
+    }
     const start = h.command ?? h.startCommand;
     if (start) this.hook(door, 'start', start, addr);
     if (h.stopCommand) {
       const stop = h.stopCommand;
-      this.deps.setTimer(() => this.hook(door, 'stop', stop, addr), h.cmdTimeoutSec * 1000).unref?.();
+      this.hooksPending++;
+      this.deps.setTimer(() => {
+        this.hooksPending--;
+        this.hook(door, 'stop', stop, addr);
+      }, h.cmdTimeoutSec * 1000).unref?.();
     }
   }
 
@@ -121,7 +187,9 @@ export class Actions {
     const targets: (PortSpec | undefined)[] = perPort ? [...door.open] : [door.open[0]];
     for (const p of targets) {
       const vars = { IP: addr, PORT: String(p?.port ?? ''), PROTO: p?.proto ?? '' };
+      this.hooksPending++;
       void this.deps.hooks.run(argv, vars, 10000).then((r) => {
+        this.hooksPending--;
         if (r.ok) this.deps.log.info({ event: 'hook', door: door.name, src: addr, hook: which }, `${which} command ran`);
         else {
           this.deps.stats.hookFailures++;
@@ -130,6 +198,16 @@ export class Actions {
       });
     }
   }
+}
+
+function take<T>(m: Map<string, T>, n: number): T[] {
+  const out: T[] = [];
+  for (const [k, v] of m) {
+    if (out.length >= n) break;
+    out.push(v);
+    m.delete(k);
+  }
+  return out;
 }
 
 function fmt(p: PortSpec): string {

@@ -44,12 +44,19 @@ export class Daemon {
   private housekeeping: NodeJS.Timeout | undefined;
   private readonly logLimit = new RateLimit(20, 1000);
   private suppressed = 0;
+  /** One ruleset check or reinstall at a time; grants failing together share it. */
+  private rulesetCheck: Promise<boolean> | undefined;
+  /** The last ruleset problem logged, so a `log`-only config reports an episode once, not every 5 s. */
+  private rulesetProblem = '';
+  private stopping = false;
 
   constructor(private readonly deps: DaemonDeps) {
     this.stats = newStats(deps.clock.now());
     this.actions = new Actions({
       firewall: () => this.firewall, hooks: deps.hooks, log: deps.log, stats: this.stats,
       setTimer: (fn, ms) => setTimeout(fn, ms),
+      onRulesetMissing: () => this.checkRuleset('grant'),
+      now: () => deps.clock.monotonic(),
     });
   }
 
@@ -88,6 +95,7 @@ export class Daemon {
 
   /** Stop capturing and apply what is queued. Grants stay in the kernel and expire there. */
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.housekeeping) clearInterval(this.housekeeping);
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     await this.deps.capture.close();
@@ -129,7 +137,7 @@ export class Daemon {
       else this.onKnock(ev);
     } catch (e) {
       this.stats.internalErrors++;
-      this.deps.log.error({ event: 'internal-error', reason: (e as Error).message }, 'packet handling failed; continuing');
+      if (this.limited()) this.deps.log.error({ event: 'internal-error', reason: (e as Error).message }, 'packet handling failed; continuing');
     }
   }
 
@@ -234,7 +242,48 @@ export class Daemon {
         );
       }
     }
+    if (!this.stopping) void this.checkRuleset('check');
     this.deps.onStats?.(this.stats, this.rt);
+  }
+
+  /**
+   * Is our table intact? If someone deleted or flushed it: log `ruleset-missing`, then reinstall it
+   * (config `on_ruleset_missing: reinstall`, the default) or leave it (`log`). True when the table is
+   * fine or back. nft itself failing is logged as nft-error, once per distinct message.
+   */
+  checkRuleset(trigger: 'check' | 'grant'): Promise<boolean> {
+    this.rulesetCheck ??= this.repairRuleset(trigger).finally(() => {
+      this.rulesetCheck = undefined;
+    });
+    return this.rulesetCheck;
+  }
+
+  private async repairRuleset(trigger: 'check' | 'grant'): Promise<boolean> {
+    const { log } = this.deps;
+    const cfg = this.rt.cfg;
+    const fw = this.firewall;
+    const action = cfg.onRulesetMissing ?? 'reinstall';
+    try {
+      const h = await fw.health(cfg);
+      if (h.state === 'ok') {
+        this.rulesetProblem = '';
+        return true;
+      }
+      const problem = `${h.state}: ${h.detail}`;
+      if (action === 'log' && problem === this.rulesetProblem) return false;
+      this.rulesetProblem = problem;
+      log.error({ event: 'ruleset-missing', table: fw.table, state: h.state, reason: h.detail, trigger, action }, `our table was ${h.state === 'missing' ? 'deleted' : 'changed'} by someone else: ${action === 'reinstall' ? 'reinstalling it' : 'not touching it (on_ruleset_missing: log)'}`);
+      if (action === 'log') return false;
+      const kept = await fw.reinstall(cfg);
+      this.rulesetProblem = '';
+      log.warn({ event: 'ruleset-installed', table: fw.table, kept, trigger }, `table inet ${fw.table} reinstalled (${kept} grant(s) kept)`);
+      return true;
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      if (err.message !== this.rulesetProblem) log.error({ event: 'nft-error', code: err.code, reason: err.message, trigger }, 'cannot check or reinstall our table');
+      this.rulesetProblem = err.message;
+      return false;
+    }
   }
 }
 

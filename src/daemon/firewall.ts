@@ -52,6 +52,40 @@ export class Firewall {
     await this.nft.apply(batch, `install the ruleset (table inet ${this.table})`);
   }
 
+  /**
+   * Is our table still what `cfg` installs? `missing`: deleted (e.g. `nft flush ruleset`);
+   * `damaged`: a set, chain or rule is gone (e.g. `nft flush table`, which keeps the chain and its
+   * drop policy but removes every rule: all new traffic is then dropped). Counts only, no diff:
+   * cheap enough to run every few seconds. nft failures (no binary, no permission) are thrown.
+   */
+  async health(cfg: Config): Promise<{ state: 'ok' | 'missing' | 'damaged'; detail: string }> {
+    let listed: unknown;
+    try {
+      listed = await this.nft.list(['table', 'inet', this.table], `read table inet ${this.table}`);
+    } catch (e) {
+      if (e instanceof NftError && e.code === 'ERR_NFT_NOT_FOUND') return { state: 'missing', detail: `table inet ${this.table} does not exist` };
+      throw e;
+    }
+    const want = buildRuleset(cfg, { keep: [] }).nftables;
+    const have = ((listed as { nftables?: Record<string, { name?: string; table?: string }>[] }).nftables ?? []).filter((o) => !('metainfo' in o));
+    const count = (batch: readonly object[], kind: string, verb?: string) =>
+      batch.filter((c) => (verb ? (c as Record<string, Record<string, unknown>>)[verb]?.[kind] !== undefined : kind in c)).length;
+    const missing: string[] = [];
+    for (const kind of ['set', 'chain', 'rule']) {
+      const w = count(want, kind, 'add') + count(want, kind, 'insert');
+      const h = count(have, kind);
+      if (h < w) missing.push(`${w - h} of ${w} ${kind}s`);
+    }
+    return missing.length ? { state: 'damaged', detail: `table inet ${this.table} lost ${missing.join(', ')}` } : { state: 'ok', detail: '' };
+  }
+
+  /** Install `cfg`'s ruleset again, keeping the grants still in the sets. Returns how many were kept. */
+  async reinstall(cfg: Config): Promise<number> {
+    const batch = await this.buildInstall(cfg, {});
+    await this.install(batch);
+    return batch.nftables.filter((c) => 'add' in c && 'element' in (c.add as object)).length;
+  }
+
   async uninstall(): Promise<boolean> {
     const existed = await this.exists();
     if (existed) await this.nft.apply(buildUninstall(this.table), `delete table inet ${this.table}`);

@@ -13,6 +13,8 @@ export interface DaemonStats {
   spaRejected: Record<string, number>;
   decodeErrors: Record<string, number>;
   nftFailures: number;
+  /** Grants/revokes refused because MAX_QUEUE were already waiting for nft. */
+  queueDropped: number;
   hookFailures: number;
   internalErrors: number;
 }
@@ -20,7 +22,7 @@ export interface DaemonStats {
 export function newStats(startedAt: number): DaemonStats {
   return {
     startedAt, packets: 0, knocks: 0, knockSuccesses: 0, knockResets: {}, evictions: 0, grants: 0, revokes: 0,
-    spaAccepted: 0, spaRejected: {}, decodeErrors: {}, nftFailures: 0, hookFailures: 0, internalErrors: 0,
+    spaAccepted: 0, spaRejected: {}, decodeErrors: {}, nftFailures: 0, queueDropped: 0, hookFailures: 0, internalErrors: 0,
   };
 }
 
