@@ -242,7 +242,11 @@ export function normalizeConfig(raw: Raw): { config?: Config; issues: Issue[]; w
     interfaces: (raw.interfaces as string[] | undefined) ?? ['any'],
     stateDir: (raw.state_dir as string | undefined) ?? '/var/lib/knockctl',
     logLevel: (raw.log_level as LogLevel | undefined) ?? 'info',
-    limits: { maxSources: (limits.max_sources as number | undefined) ?? 100000, maxReplay: (limits.max_replay as number | undefined) ?? 1000000 },
+    limits: {
+      maxSources: (limits.max_sources as number | undefined) ?? 100000,
+      maxReplay: (limits.max_replay as number | undefined) ?? 1000000,
+      captureBufferMiB: (limits.capture_buffer as number | undefined) ?? 16,
+    },
     onRulesetMissing: (raw.on_ruleset_missing as 'reinstall' | 'log' | undefined) ?? 'reinstall',
     base: { policy, allow, icmp: (base.icmp as boolean | undefined) ?? true, allowFrom: ctx.cidrs(base.allow_from, ['base', 'allow_from']) ?? [] },
     ...(raw.metrics ? { metrics: { listen: String((raw.metrics as Raw).listen) } } : {}),

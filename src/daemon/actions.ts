@@ -99,14 +99,20 @@ export class Actions {
   /** One worker: takes what is queued when it starts a batch, so requests made during a retry join the next one. */
   private drain(): Promise<void> {
     if (this.draining) return this.draining;
-    this.draining = (async () => {
+    if (!this.queued) return Promise.resolve();
+    // The worker must not finish before `draining` is assigned: with nothing to await it would clear
+    // `draining` first and leave a settled promise behind, and flush() would spin on it forever.
+    const worker = async (): Promise<void> => {
+      await null;
       try {
         while (this.queued) await this.apply(take(this.grants, MAX_BATCH), take(this.revokes, MAX_BATCH));
       } finally {
-        this.draining = undefined;
+        if (this.draining === running) this.draining = undefined;
       }
-    })();
-    return this.draining;
+    };
+    const running = worker();
+    this.draining = running;
+    return running;
   }
 
   private async apply(grants: Queued<Grant>[], revokes: Queued<Revoke>[]): Promise<void> {

@@ -31,6 +31,8 @@ export interface DaemonDeps {
   readonly files: RuntimeFiles;
   /** Called every few seconds with the counters (the status file). */
   readonly onStats?: (stats: DaemonStats, rt: Runtime) => void;
+  /** Timer for nft retry pauses and stop_command delays; setTimeout when absent (tests pass a fast one). */
+  readonly setTimer?: (fn: () => void, ms: number) => { unref?: () => void };
 }
 
 export class Daemon {
@@ -54,7 +56,7 @@ export class Daemon {
     this.stats = newStats(deps.clock.now());
     this.actions = new Actions({
       firewall: () => this.firewall, hooks: deps.hooks, log: deps.log, stats: this.stats,
-      setTimer: (fn, ms) => setTimeout(fn, ms),
+      setTimer: deps.setTimer ?? ((fn, ms) => setTimeout(fn, ms)),
       onRulesetMissing: () => this.checkRuleset('grant'),
       now: () => deps.clock.monotonic(),
     });

@@ -36,8 +36,11 @@ function setup(text = CFG) {
     },
     readConsumed: async () => undefined,
   };
-  const d = new Daemon({ capture, nft, clock, log: createLogger({ level: 'debug', destination: sink }), isLocal: (a) => a === HOST, store, hooks, files });
-  return { d, capture, nft, clock, store, hooks, lines, cfg: loadConfigText(text).config };
+  const timers: number[] = [];
+  // Retry pauses run at once, and are recorded, so the backoff is checked without sleeping.
+  const setTimer = (fn: () => void, ms: number) => (timers.push(ms), setImmediate(fn));
+  const d = new Daemon({ capture, nft, clock, log: createLogger({ level: 'debug', destination: sink }), isLocal: (a) => a === HOST, store, hooks, files, setTimer });
+  return { d, capture, nft, clock, store, hooks, lines, timers, cfg: loadConfigText(text).config };
 }
 
 const knock = (s: ReturnType<typeof setup>, src: string) => {
@@ -74,7 +77,7 @@ test('knocks to another host\'s address and malformed frames are ignored and cou
   await s.d.stop();
 });
 
-test('a failing nft call is retried once, then logged with nft\'s own message', async () => {
+test('a failing nft call is retried with backoff, then logged with nft\'s own message', async () => {
   const s = setup();
   await s.d.start(s.cfg);
   s.nft.failNext = 1;
@@ -82,13 +85,31 @@ test('a failing nft call is retried once, then logged with nft\'s own message', 
   await s.d.flush();
   assert.equal(s.nft.applied.length, 1, 'the retry succeeded');
   assert.equal(s.d.stats.nftFailures, 1);
-  s.nft.failNext = 2;
+  s.nft.failNext = 99;
+  s.timers.length = 0;
   knock(s, '198.51.100.2');
   await s.d.flush();
+  assert.deepEqual(s.timers, [250, 500, 1000, 2000], 'four pauses, growing');
   const failed = s.lines.find((l) => l.event === 'grant-failed');
   assert.ok(failed, 'grant-failed logged');
   assert.match(String(failed.reason), /Device or resource busy/);
+  assert.equal(s.d.stats.grants, 1);
+  s.nft.failNext = 0;
+  knock(s, '198.51.100.3');
+  await s.d.flush();
+  assert.equal(s.d.stats.grants, 2, 'and the next grant goes through');
   await s.d.stop();
+});
+
+test('a flush after everything was applied returns (no spin on a settled drain)', { timeout: 5000 }, async () => {
+  const s = setup();
+  await s.d.start(s.cfg);
+  knock(s, '198.51.100.4');
+  await s.d.flush();
+  await new Promise((r) => setImmediate(r));
+  await s.d.flush();
+  await s.d.stop();
+  assert.equal(s.d.stats.grants, 1);
 });
 
 test('SPA: a valid datagram grants; when the nonce cannot be persisted, nothing is granted (fail closed)', async () => {
