@@ -50,3 +50,10 @@ demo: deps build
 
 clean:
 	rm -rf dist
+
+# Root only: build the container image with a private dockerd, run it in a throwaway namespace
+# (install-ruleset one-shot, daemon, knock, expiry after the container stops). Needs docker.io,
+# debootstrap and knockd; skips with the reason without them (NFTKNOCK_REQUIRE_CONTAINER_TEST=1: fail).
+.PHONY: container-test
+container-test: build
+	timeout 1200 $(NODE) --test --test-reporter=spec dist/test/container/container.test.js
