@@ -34,17 +34,24 @@ if [ ! -s "$rootfs_tar" ]; then
   trap - EXIT
 fi
 
+# Re-importing makes new layers and defeats the build cache: skip when both bases carry this node.
+label="nftknock.node=$("$node_bin" --version)"
+if [ "$("$docker" image inspect -f '{{index .Config.Labels "nftknock.node"}}' "$tag" "$tag-build" 2>/dev/null | sort -u)" = "${label#*=}" ]; then
+  echo "build-base: $tag and $tag-build are up to date (Node ${label#*=})"
+  exit 0
+fi
+
 work=$(mktemp -d "$cache/layer.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 path='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 # `docker import` refuses a tarball with duplicate paths, so each image is a fresh tree, imported as one layer.
 tar -C "$work" -xf "$rootfs_tar"
 cp "$node_bin" "$work/usr/local/bin/node"
-tar -C "$work" -cf - . | "$docker" import -c "$path" - "$tag" >/dev/null
+tar -C "$work" -cf - . | "$docker" import -c "$path" -c "LABEL $label" - "$tag" >/dev/null
 mkdir -p "$work/usr/local/lib/node_modules" "$work/usr/local/include" "$work/etc/ssl/certs"
 cp -a "$npm_dir" "$work/usr/local/lib/node_modules/npm"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$work/usr/local/bin/npm"
 cp -a "$headers" "$work/usr/local/include/node"
 cp /etc/ssl/certs/ca-certificates.crt "$work/etc/ssl/certs/host-ca-bundle.crt"
-tar -C "$work" -cf - . | "$docker" import -c "$path" -c 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-bundle.crt' - "$tag-build" >/dev/null
+tar -C "$work" -cf - . | "$docker" import -c "$path" -c "LABEL $label" -c 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-bundle.crt' - "$tag-build" >/dev/null
 echo "build-base: $tag (runtime) and $tag-build (build stage) with Node $("$node_bin" --version)"

@@ -144,8 +144,18 @@ doors:
 `);
   const mounts = ['-v', `${join(dir, 'etc')}:/etc/knockctl:ro`, '-v', `${join(dir, 'state')}:/var/lib/knockctl`];
 
-  const install = await rt.docker(['run', '--rm', ...HARDENING, ...mounts, IMAGE, 'install-ruleset', '-c', '/etc/knockctl/config.yaml'], { timeout: 60000 });
-  assert.equal(install.code, 0, `install-ruleset in the container failed: ${install.stderr}${install.stdout}`);
+  // The one-shot goes through deploy/compose.yaml itself when docker-compose is installed.
+  let install: { code: number; out: string };
+  if (onPath('docker-compose')) {
+    install = await sh('docker-compose', ['-p', lab.id, '-f', join(REPO, 'deploy/compose.yaml'), 'run', '--rm', 'install-ruleset'],
+      { DOCKER_HOST: rt.host, NFTKNOCK_IMAGE: IMAGE, NFTKNOCK_CONFIG_DIR: join(dir, 'etc') }, 120000);
+    t.diagnostic('install-ruleset one-shot: docker-compose -f deploy/compose.yaml run --rm install-ruleset');
+  } else {
+    const r = await rt.docker(['run', '--rm', ...HARDENING, ...mounts, IMAGE, 'install-ruleset', '-c', '/etc/knockctl/config.yaml'], { timeout: 60000 });
+    install = { code: r.code, out: r.stdout + r.stderr };
+    t.diagnostic('install-ruleset one-shot: docker run (docker-compose not installed)');
+  }
+  assert.equal(install.code, 0, `install-ruleset in the container failed: ${install.out}`);
   assert.match(await lab.sh(lab.server.ns, 'nft', 'list', 'table', 'inet', 'knockctl'), /set allowed4/, 'our table is in the container\'s host namespace');
   assert.equal(hostRuleset(), before, 'and not in the host\'s');
 
