@@ -151,3 +151,10 @@ check-systemd:
 	if [ $$rc -ne 0 ] || [ -n "$$bad" ]; then printf '%s\n' "$$out"; echo "check-systemd: knockctl.service has problems"; exit 1; fi; \
 	test -z "$$out" || printf 'systemd-analyze (not about our unit):\n%s\n' "$$out"; \
 	echo "check-systemd: knockctl.service ok"
+
+# Root only: build the container image with a private dockerd, run it in a throwaway namespace
+# (install-ruleset one-shot, daemon, knock, expiry after the container stops). Needs docker.io,
+# debootstrap and knockd; skips with the reason without them (NFTKNOCK_REQUIRE_CONTAINER_TEST=1: fail).
+.PHONY: container-test
+container-test: build
+	timeout 1200 $(NODE) --test --test-reporter=spec dist/test/container/container.test.js
