@@ -61,6 +61,13 @@ program
   .command('confirm')
   .description('keep the ruleset installed with --confirm (cancel the pending rollback)')
   .option('-c, --config <file>', CONFIG_HELP)
+  .addHelpText('after', `
+Run it from a new SSH session, to prove you can still get in. Without it, the previous state of
+our table comes back when the --confirm time is up.
+
+Example:
+  sudo knockctl install-ruleset --confirm 120   # then, from a second session:
+  sudo knockctl confirm`)
   .action((o: { config?: string }) =>
     run(() => {
       const { config } = readConfig(configPath(o.config));
@@ -77,6 +84,12 @@ program
   .command('uninstall-ruleset')
   .description('delete our table and nothing else (grants go with it)')
   .option('-c, --config <file>', CONFIG_HELP)
+  .addHelpText('after', `
+Other tables (firewalld, Docker, your own) are not touched. Stop the daemon first: with
+on_ruleset_missing: reinstall (the default) it puts the table back within 5 seconds.
+
+Example:
+  sudo systemctl stop knockctl && sudo knockctl uninstall-ruleset`)
   .action((o: { config?: string }) =>
     run(async () => {
       const { config } = readConfig(configPath(o.config));
