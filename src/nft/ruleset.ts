@@ -16,7 +16,11 @@ type Expr = Record<string, unknown>;
 export interface RulesetOptions {
   /** Grants to carry over (read from the kernel before the install), re-added with their remaining time. */
   readonly keep?: readonly AccessEntry[];
-  /** Extra sets and rules placed before the access-set lookups (kernel-only doors). */
+  /**
+   * Kernel-only doors (nft/kernel-doors.ts): `sets` are declarations added before our input chain
+   * (stage sets, and the doors' own chains with their rules); `rules` go into the input chain before
+   * the access-set lookups (the jumps to those chains).
+   */
   readonly extra?: { readonly sets: readonly NftCommand[]; readonly rules: readonly (readonly Expr[])[] };
 }
 
