@@ -3,6 +3,9 @@
  * memory after many first-stage knocks, for whichever "door keeper" runs in the server namespace
  * (our daemon or knockd). Every loop is bounded in count and in time.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { sleep, type Lab } from '../test/integration/support/lab';
@@ -24,14 +27,48 @@ export interface LatencyRuns {
   readonly failed: number;
 }
 
-/** The client's own addresses, one per run, so every run is a fresh grant. */
-export function clientAddr(lab: Lab, i: number): string {
-  return lab.clients[0]!.ip4.replace(/\.2$/, `.${10 + (i % 240)}`);
+/**
+ * Source addresses for the runs: each used once in the whole bench. Reusing an address right after
+ * an earlier run's connections from it (even with the set flushed) made most probes fail for every
+ * keeper: kernel connection state, not the keeper. Two pools: `link`, the rest of the client link's
+ * own /24 (knockd, which in this setup did not react to sources outside its interface's subnet),
+ * and `extra`, FRESH_ADDRS /32 addresses in 10.N.100.0/22 with an on-link route from the server.
+ */
+export const FRESH_ADDRS = 1000;
+const next = { link: 0, extra: 0 };
+let pool: keyof typeof next = 'extra';
+
+function addrAt(lab: Lab, i: number): string {
+  const n = i + 1;
+  return lab.clients[0]!.ip4.replace(/\.\d+\.\d+$/, `.${100 + (n >> 8)}.${n & 255}`);
 }
 
-export async function addClientAddrs(lab: Lab, n: number): Promise<void> {
+/** Which pool the next runs draw from (set per door keeper). */
+export function useAddressPool(p: keyof typeof next): void {
+  pool = p;
+}
+
+/** A source address no earlier run of this bench used. */
+export function freshAddr(lab: Lab): string {
+  const i = next[pool]++;
+  if (pool === 'link') {
+    if (i >= 240) throw new Error('the bench needs more than 240 fresh addresses on the client link');
+    return lab.clients[0]!.ip4.replace(/\.2$/, `.${10 + i}`);
+  }
+  if (i >= FRESH_ADDRS) throw new Error(`the bench needs more than ${FRESH_ADDRS} fresh client addresses`);
+  return addrAt(lab, i);
+}
+
+export async function addClientAddrs(lab: Lab): Promise<void> {
   const c = lab.clients[0]!;
-  for (let i = 0; i < n; i++) await lab.sh(c.ns, 'ip', 'addr', 'add', `${clientAddr(lab, i)}/24`, 'dev', `${lab.id}w1`);
+  const link = Array.from({ length: 240 }, (_, i) => `addr add ${c.ip4.replace(/\.2$/, `.${10 + i}`)}/24 dev ${lab.id}w1`);
+  const extra = Array.from({ length: FRESH_ADDRS }, (_, i) => `addr add ${addrAt(lab, i)}/32 dev ${lab.id}w1`);
+  const lines = [...link, ...extra].join('\n');
+  const dir = mkdtempSync(join(tmpdir(), 'nkbench-'));
+  writeFileSync(join(dir, 'batch'), `${lines}\n`);
+  await lab.sh(c.ns, 'ip', '-batch', join(dir, 'batch'));
+  rmSync(dir, { recursive: true, force: true });
+  await lab.sh(lab.server.ns, 'ip', 'route', 'add', addrAt(lab, 0).replace(/\.\d+\.\d+$/, '.100.0/22'), 'dev', `${lab.id}v1`);
 }
 
 /**
@@ -58,7 +95,7 @@ export async function latencyRuns(lab: Lab, sender: string, n: number, steps: (i
   const ok: number[] = [];
   let failed = 0;
   for (let i = 0; i < n; i++) {
-    const ms = await oneRun(lab, sender, clientAddr(lab, first + i), steps(i), timeoutMs);
+    const ms = await oneRun(lab, sender, freshAddr(lab), steps(i), timeoutMs);
     if (ms === undefined) failed++;
     else ok.push(ms);
     await sleep(20);
@@ -102,8 +139,15 @@ export interface FloodStep {
 /** Spoofed sources: 172.16.0.0/12, off every link here (rp_filter is off in the server namespace). */
 const SPOOF = '172.16.0.0';
 
-function startFlood(lab: Lab, sender: string, mode: string, pps: number, seconds: number, count: number, base = SPOOF): ChildProcess {
-  return lab.start(lab.clients[0]!.ns, sender, ['flood', serverAddr(lab), mode, String(pps), String(seconds), String(count), base, '20', ...KNOCKS]);
+/**
+ * `attacker`: from a second client namespace on its own link, to the server's address there (an
+ * attacker elsewhere on the network: the issue's scenario). `client`: on the legitimate client's own
+ * link, the one knockd watches (for the memory phase, where the keeper must see every knock).
+ */
+function startFlood(lab: Lab, sender: string, mode: string, pps: number, seconds: number, count: number, from: 'attacker' | 'client', base = SPOOF): ChildProcess {
+  const host = from === 'attacker' ? lab.clients[1]! : lab.clients[0]!;
+  const dst = host.ip4.replace(/\.2$/, '.1');
+  return lab.start(host.ns, sender, ['flood', dst, mode, String(pps), String(seconds), String(count), base, '20', ...KNOCKS]);
 }
 
 function floodResult(child: ChildProcess): Promise<{ sent: number; pps: number }> {
@@ -121,12 +165,12 @@ function floodResult(child: ChildProcess): Promise<{ sent: number; pps: number }
 
 /**
  * Flood for `seconds`; after 0.5 s, run `legit` fresh knocks one after another (1 s limit each)
- * while the flood lasts. The flood is sent from the legitimate client's own link: knockd listens
- * on one interface only (it cannot decode libpcap's "any" device), so both keepers see it there.
+ * while the flood lasts. The flood comes from an attacker namespace on its own link; the
+ * legitimate client knocks on its own link (see startFlood).
  */
 export async function floodStep(lab: Lab, sender: string, k: Keeper, mode: 'ports' | 'knock', pps: number, seconds: number, legit: number, firstAddr: number): Promise<FloodStep> {
   await flushGrants(lab);
-  const child = startFlood(lab, sender, mode, pps, seconds, pps > 0 ? Math.ceil(pps * seconds) : 2e9);
+  const child = startFlood(lab, sender, mode, pps, seconds, pps > 0 ? Math.ceil(pps * seconds) : 2e9, 'attacker');
   const result = floodResult(child);
   const t0 = Date.now();
   await sleep(500);
@@ -136,7 +180,7 @@ export async function floodStep(lab: Lab, sender: string, k: Keeper, mode: 'port
   let tried = 0;
   for (let i = 0; i < legit && Date.now() - t0 < seconds * 1000 - 1100; i++) {
     tried++;
-    const ms = await oneRun(lab, sender, clientAddr(lab, firstAddr + i), KNOCKS, 1000);
+    const ms = await oneRun(lab, sender, freshAddr(lab), KNOCKS, 1000);
     if (ms !== undefined) ok.push(ms);
   }
   const cpuPct = ((cpuTicks(k.pid) - c0) / 100 / ((Date.now() - c0t) / 1000)) * 100;
@@ -162,7 +206,7 @@ export async function memorySteps(lab: Lab, sender: string, k: Keeper, steps: re
     const n = total - done;
     const v = 0xac100000 + done; // 172.16.0.0 + sources already sent
     const base = [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
-    const child = startFlood(lab, sender, 'first', pps, Math.ceil(n / pps) + 5, n, base);
+    const child = startFlood(lab, sender, 'first', pps, Math.ceil(n / pps) + 5, n, 'client', base);
     const r = await floodResult(child);
     done = total;
     await sleep(settleMs);

@@ -266,7 +266,7 @@ export class Daemon {
     const fw = this.firewall;
     const action = cfg.onRulesetMissing ?? 'reinstall';
     try {
-      const h = await fw.health(cfg);
+      const h = await fw.health();
       if (h.state === 'ok') {
         this.rulesetProblem = '';
         return true;

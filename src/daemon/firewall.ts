@@ -4,7 +4,7 @@
  */
 import { NftError, type AccessEntry, type Grant, type NftBatch, type NftRunner, type Revoke } from '../core';
 import type { Config } from '../config';
-import { buildGrantBatch, buildRevokeBatch, buildRuleset, buildUninstall, parseAccessEntries, type RulesetOptions } from '../nft';
+import { ACCESS_SETS, CHAIN, buildGrantBatch, buildRevokeBatch, buildRuleset, buildUninstall, parseAccessEntries, type RulesetOptions } from '../nft';
 
 export class Firewall {
   constructor(
@@ -58,7 +58,7 @@ export class Firewall {
    * drop policy but removes every rule: all new traffic is then dropped). Counts only, no diff:
    * cheap enough to run every few seconds. nft failures (no binary, no permission) are thrown.
    */
-  async health(cfg: Config): Promise<{ state: 'ok' | 'missing' | 'damaged'; detail: string }> {
+  async health(): Promise<{ state: 'ok' | 'missing' | 'damaged'; detail: string }> {
     let listed: unknown;
     try {
       listed = await this.nft.list(['table', 'inet', this.table], `read table inet ${this.table}`);
@@ -66,17 +66,19 @@ export class Firewall {
       if (e instanceof NftError && e.code === 'ERR_NFT_NOT_FOUND') return { state: 'missing', detail: `table inet ${this.table} does not exist` };
       throw e;
     }
-    const want = buildRuleset(cfg, { keep: [] }).nftables;
-    const have = ((listed as { nftables?: Record<string, { name?: string; table?: string }>[] }).nftables ?? []).filter((o) => !('metainfo' in o));
-    const count = (batch: readonly object[], kind: string, verb?: string) =>
-      batch.filter((c) => (verb ? (c as Record<string, Record<string, unknown>>)[verb]?.[kind] !== undefined : kind in c)).length;
+    // Damage only someone else does: our access sets or input chain gone, or the chain flushed.
+    // Rule counts are not compared with `cfg`: an admin who re-installs an edited config before
+    // reloading the daemon would otherwise see the daemon put the old ruleset back.
+    const have = ((listed as { nftables?: Record<string, { name?: string; chain?: string }>[] }).nftables ?? []);
+    const sets = new Set(have.filter((o) => o.set).map((o) => o.set?.name));
+    const chains = new Set(have.filter((o) => o.chain).map((o) => o.chain?.name));
+    const inputRules = have.filter((o) => o.rule && (o.rule as { chain?: string }).chain === CHAIN).length;
     const missing: string[] = [];
-    for (const kind of ['set', 'chain', 'rule']) {
-      const w = count(want, kind, 'add') + count(want, kind, 'insert');
-      const h = count(have, kind);
-      if (h < w) missing.push(`${w - h} of ${w} ${kind}s`);
-    }
-    return missing.length ? { state: 'damaged', detail: `table inet ${this.table} lost ${missing.join(', ')}` } : { state: 'ok', detail: '' };
+    const lostSets = ACCESS_SETS.filter((n) => !sets.has(n));
+    if (lostSets.length) missing.push(`set${lostSets.length > 1 ? 's' : ''} ${lostSets.join(', ')}`);
+    if (!chains.has(CHAIN)) missing.push(`chain ${CHAIN}`);
+    else if (inputRules === 0) missing.push(`every rule of chain ${CHAIN}`);
+    return missing.length ? { state: 'damaged', detail: `table inet ${this.table} lost ${missing.join('; ')}` } : { state: 'ok', detail: '' };
   }
 
   /** Install `cfg`'s ruleset again, keeping the grants still in the sets. Returns how many were kept. */
