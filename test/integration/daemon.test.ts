@@ -6,21 +6,14 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab, KNOCKCTL, skipReason, sleep, type Host } from './support/lab';
+import { knockdKnock, upLab, Lab, KNOCKCTL, skipReason, sleep, type Host } from './support/lab';
 import { scratch, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
 
 const skip = skipReason() ?? (existsSync('/usr/bin/knock') ? undefined : 'knockd\'s knock client is not installed (apt-get install knockd)');
 
-async function lab(t: TestContext, clients = 1): Promise<Lab> {
-  const l = new Lab(clients);
-  t.after(() => l.down());
-  await l.up();
-  return l;
-}
+const lab = (t: TestContext, clients = 1): Promise<Lab> => upLab(t, clients);
 
-function knock(l: Lab, from: Host, addr: string, ...ports: string[]): Promise<unknown> {
-  return l.exec(from.ns, '/usr/bin/knock', '-d', '20', addr, ...ports);
-}
+const knock = knockdKnock;
 
 /** Our own client: `knockctl knock`, argument-compatible with knockd's. */
 function knockctlKnock(l: Lab, from: Host, addr: string, ...ports: string[]): Promise<unknown> {

@@ -7,7 +7,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KNOCKCTL, Lab, skipReason, sleep, type Host } from './support/lab';
+import { knockdKnock, upLab, KNOCKCTL, Lab, skipReason, sleep, type Host } from './support/lab';
 import { RunningDaemon, scratch, startDaemon, writeConfig } from './support/daemon';
 import { buildSpaPacket, serverEntryOf, type SpaClientKey } from '../../src/spa';
 
@@ -15,16 +15,9 @@ const skip = skipReason() ?? (existsSync('/usr/bin/knock') ? undefined : 'knockd
 const SPA_PORT = 62201;
 const ALICE: SpaClientKey = { type: 'aead', key: new Uint8Array(32).map((_, i) => (i * 37 + 11) & 255) };
 
-async function lab(t: TestContext, clients = 1): Promise<Lab> {
-  const l = new Lab(clients);
-  t.after(() => l.down());
-  await l.up();
-  return l;
-}
+const lab = (t: TestContext, clients = 1): Promise<Lab> => upLab(t, clients);
 
-function knock(l: Lab, from: Host, addr: string, ...ports: string[]): Promise<unknown> {
-  return l.exec(from.ns, '/usr/bin/knock', '-d', '20', addr, ...ports);
-}
+const knock = knockdKnock;
 
 /** A knock door and an SPA door, both opening 22/tcp for `timeout` seconds. */
 function config(dir: string, opts: { timeout?: number; stateDir?: string; extra?: string } = {}): string {

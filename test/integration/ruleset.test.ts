@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lab, skipReason, sleep } from './support/lab';
+import { upLab, Lab, skipReason, sleep } from './support/lab';
 
 const skip = skipReason();
 const dir = mkdtempSync(join(tmpdir(), 'knockctl-it-'));
@@ -29,12 +29,7 @@ doors:
     timeout: 30
 `);
 
-async function lab(t: TestContext, clients = 1): Promise<Lab> {
-  const l = new Lab(clients);
-  t.after(() => l.down());
-  await l.up();
-  return l;
-}
+const lab = (t: TestContext, clients = 1): Promise<Lab> => upLab(t, clients);
 
 interface Elem { elem?: { val: { concat: unknown[] }; timeout?: number; expires?: number; comment?: string } }
 

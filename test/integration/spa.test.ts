@@ -7,18 +7,13 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab, KNOCKCTL, skipReason, sleep, waitForLine, type Host } from './support/lab';
+import { upLab, Lab, KNOCKCTL, skipReason, sleep, waitForLine, type Host } from './support/lab';
 import { scratch, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
 import { decodeFrame } from '../../src/packet';
 
 const skip = skipReason() ?? (existsSync('/usr/bin/tcpdump') || existsSync('/usr/sbin/tcpdump') ? undefined : 'tcpdump is not installed');
 
-async function lab(t: TestContext, clients = 2): Promise<Lab> {
-  const l = new Lab(clients);
-  t.after(() => l.down());
-  await l.up();
-  return l;
-}
+const lab = (t: TestContext, clients = 2): Promise<Lab> => upLab(t, clients);
 
 /** keygen a client; returns its key file and its server entry text (`{ key: "..." }`). */
 async function keygen(l: Lab, dir: string, name: string, ed25519 = false): Promise<{ file: string; entry: string }> {

@@ -169,3 +169,16 @@ export function waitForLine(child: ChildProcess, re: RegExp, ms: number): Promis
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** A Lab that is up, and torn down when the test ends (also on failure). */
+export async function upLab(t: { after(fn: () => unknown): void }, clients = 1): Promise<Lab> {
+  const l = new Lab(clients);
+  t.after(() => l.down());
+  await l.up();
+  return l;
+}
+
+/** knockd's own client (/usr/bin/knock), 20 ms between knocks. */
+export function knockdKnock(l: Lab, from: Host, addr: string, ...ports: string[]): Promise<ExecResult> {
+  return l.exec(from.ns, '/usr/bin/knock', '-d', '20', addr, ...ports);
+}
