@@ -60,6 +60,7 @@ test('knockctl knock: a correct knock opens the service for that client only; a 
   const stages = d.lines.filter((x) => x.event === 'knock-stage' && x.src === a.ip4).map((x) => x.stage);
   assert.deepEqual(stages, [1, 2], 'the log tells the knockd story: Stage 1, Stage 2, then OPEN SESAME');
   assert.match(String(d.lines.find((x) => x.event === 'grant')?.msg), /OPEN SESAME/);
+  assert.equal(d.lines.find((x) => x.nft !== undefined)?.nft, 'libnftables', 'grants go through libnftables in process');
   await sleep(3300);
   assert.equal(await l.connects(a, l.server.ip4, 22), false, 'the kernel closed it again after the timeout');
   assert.equal(await elementCount(l, 'allowed4'), 0);

@@ -165,7 +165,7 @@ test('nft failing with "Operation not permitted": logged with nft\'s message, re
   const cfg = config(dir, { timeout: 30 });
   const w = nftWrapper(dir);
   assert.equal((await l.knockctl(l.server.ns, 'install-ruleset', '-c', cfg)).code, 0);
-  const d = await startWith(l, 'env', [`PATH=${w.bin}:/usr/bin:/bin`, process.execPath, KNOCKCTL, 'daemon', '-c', cfg]);
+  const d = await startWith(l, 'env', ['KNOCKCTL_NFT=process', `PATH=${w.bin}:/usr/bin:/bin`, process.execPath, KNOCKCTL, 'daemon', '-c', cfg]);
   writeFileSync(w.flag, '');
   await knock(l, a, l.server.ip4, '7000', '8000', '9000:udp');
   const err = await d.event('nft-error', (x) => x.retry === true);
@@ -186,7 +186,7 @@ test('nft missing from PATH for longer than the retries: grant-failed names the 
   const cfg = config(dir, { timeout: 30 });
   const w = nftWrapper(dir);
   assert.equal((await l.knockctl(l.server.ns, 'install-ruleset', '-c', cfg)).code, 0);
-  const d = await startWith(l, 'env', [`PATH=${w.bin}:/usr/bin:/bin`, process.execPath, KNOCKCTL, 'daemon', '-c', cfg]);
+  const d = await startWith(l, 'env', ['KNOCKCTL_NFT=process', `PATH=${w.bin}:/usr/bin:/bin`, process.execPath, KNOCKCTL, 'daemon', '-c', cfg]);
   rmSync(w.nft);
   await knock(l, a, l.server.ip4, '7000', '8000', '9000:udp');
   const failed = await d.event('grant-failed', (x) => x.src === a.ip4, 6000);
