@@ -83,7 +83,9 @@ BINDIR     ?= $(PREFIX)/bin
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 CONFDIR    ?= /etc/knockctl
 # The wrapper runs the node found now by absolute path: sudo's secure_path and systemd's PATH may
-# not see the same node as the shell that installed.
+# not see the same node as the shell that installed. --max-semi-space-size=2 keeps V8's young
+# generation small: under a flood every captured packet allocates a short-lived event, and with the
+# default the daemon's peak RSS for 1M spoofed knocks was ~235 MB against ~185 MB (decode + engine).
 NODE_BIN   := $(shell command -v $(NODE) 2>/dev/null)
 OWNER      := $(if $(filter 0,$(shell id -u)),-o root -g root,)
 SYSTEMD_UP := $(if $(DESTDIR),,$(wildcard /run/systemd/system))
@@ -107,7 +109,7 @@ install: $(if $(DESTDIR),,runtime-deps)
 	mv '$(DESTDIR)$(LIBDIR).new' '$(DESTDIR)$(LIBDIR)' && rm -rf '$(DESTDIR)$(LIBDIR).old'
 	install -d -m 0755 '$(DESTDIR)$(BINDIR)'
 	@# Relative to the wrapper's own location, so a staged (DESTDIR) or moved tree runs as installed.
-	printf '#!/bin/sh\n# knockctl, installed by nftknock'"'"'s make install\nhere=$$(dirname "$$(readlink -f "$$0")")\nexec %s "$$here/%s/dist/src/cli/main.js" "$$@"\n' \
+	printf '#!/bin/sh\n# knockctl, installed by nftknock'"'"'s make install\nhere=$$(dirname "$$(readlink -f "$$0")")\nexec %s --max-semi-space-size=2 "$$here/%s/dist/src/cli/main.js" "$$@"\n' \
 	  '$(NODE_BIN)' "$$(realpath -m --relative-to='$(BINDIR)' '$(LIBDIR)')" > '$(DESTDIR)$(BINDIR)/knockctl'
 	chmod 0755 '$(DESTDIR)$(BINDIR)/knockctl'
 	install -d -m 0700 $(OWNER) '$(DESTDIR)$(CONFDIR)'

@@ -91,7 +91,7 @@ export async function oneRun(lab: Lab, sender: string, src: string, steps: reado
   return m ? Number(m[1]) / 1000 : undefined;
 }
 
-export async function latencyRuns(lab: Lab, sender: string, n: number, steps: (i: number) => readonly string[], timeoutMs = 2000, first = 0): Promise<LatencyRuns> {
+export async function latencyRuns(lab: Lab, sender: string, n: number, steps: (i: number) => readonly string[], timeoutMs = 2000): Promise<LatencyRuns> {
   const ok: number[] = [];
   let failed = 0;
   for (let i = 0; i < n; i++) {
@@ -168,7 +168,7 @@ function floodResult(child: ChildProcess): Promise<{ sent: number; pps: number }
  * while the flood lasts. The flood comes from an attacker namespace on its own link; the
  * legitimate client knocks on its own link (see startFlood).
  */
-export async function floodStep(lab: Lab, sender: string, k: Keeper, mode: 'ports' | 'knock', pps: number, seconds: number, legit: number, firstAddr: number): Promise<FloodStep> {
+export async function floodStep(lab: Lab, sender: string, k: Keeper, mode: 'ports' | 'knock', pps: number, seconds: number, legit: number): Promise<FloodStep> {
   await flushGrants(lab);
   const child = startFlood(lab, sender, mode, pps, seconds, pps > 0 ? Math.ceil(pps * seconds) : 2e9, 'attacker');
   const result = floodResult(child);

@@ -109,7 +109,7 @@ async function keeperRuns(lab: Lab, sender: string, k: Keeper, spaSteps?: (i: nu
   // namespaces degraded in an earlier version of this bench, for every keeper).
   for (const pps of P.rates) {
     for (const mode of P.modes) {
-      flood.push(await floodStep(lab, sender, k, mode, pps, P.floodSec, P.legit, 0));
+      flood.push(await floodStep(lab, sender, k, mode, pps, P.floodSec, P.legit));
       process.stderr.write(`  ${k.name} flood ${mode} ${pps || 'max'}: ${JSON.stringify(flood[flood.length - 1])}\n`);
     }
   }

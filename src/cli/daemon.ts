@@ -1,6 +1,5 @@
 /** `knockctl daemon`: the composition root of the running daemon (systemd runs exactly this). */
 import { spawn } from 'node:child_process';
-import { setFlagsFromString } from 'node:v8';
 import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,20 +35,7 @@ function notifyReady(): void {
   child.on('error', () => undefined);
 }
 
-/**
- * Keep V8's young generation small. Under a flood every captured packet allocates a short-lived event;
- * with the default semi-space (up to 16 MiB each, grown on demand) 1M spoofed first knocks left the
- * process at ~180 MB RSS, with these flags ~90 MB and the same packet rate (measured: docs/BENCHMARKS.md).
- * Set at run time so that every way of starting the daemon gets them; the growth factor is what makes
- * the new maximum effective after start-up.
- */
-function boundYoungGeneration(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
-  setFlagsFromString('--max-semi-space-size=2');
-}
-
 export async function daemonCommand(opts: { config?: string }): Promise<number> {
-  boundYoungGeneration();
   const file = configPath(opts.config);
   const { config, warnings } = readConfig(file);
   const log = createLogger({ level: config.logLevel });

@@ -13,6 +13,10 @@ export function daemonKnockDoors(doors: readonly Door[]): KnockDoor[] {
   return doors.filter((d): d is KnockDoor => d.kind === 'knock' && d.mode === 'daemon');
 }
 
+/** Returned for packets that are no knock at all: shared, never mutated. */
+const NONE: readonly KnockOutcome[] = Object.freeze([]);
+const NO_DOORS: readonly DoorState[] = [];
+
 export class KnockEngine {
   private readonly doors: DoorState[];
   /** Doors with a fixed sequence, by the `stepKey` of their first step. */
@@ -63,10 +67,10 @@ export class KnockEngine {
   }
 
   /** One captured packet. `now` is monotonic ms; a value older than a previous one is taken as that one. */
-  onKnock(ev: KnockEvent, now: number): KnockOutcome[] {
+  onKnock(ev: KnockEvent, now: number): readonly KnockOutcome[] {
     now = this.clamp(now);
     const key = stepKey(ev.dport, ev.proto);
-    if (!this.isKnock(key, ev)) return [];
+    if (!this.isKnock(key, ev)) return NONE;
     const out: KnockOutcome[] = [];
     const view = new PacketView(ev, this.isLocal);
     const mark = ++this.packet;
@@ -79,14 +83,16 @@ export class KnockEngine {
       a = next;
       while (a && !a.live) a = a.sibling;
     }
-    const visit = (d: DoorState): void => {
-      if (d.seen === mark) return;
-      d.seen = mark;
-      if (d.firstMatch(key, ev.at) && d.visible(view)) this.start(d, key, ev, now, out);
-    };
-    for (const d of this.byFirst.get(key) ?? []) visit(d);
-    for (const d of this.dynamic) visit(d);
+    for (const d of this.byFirst.get(key) ?? NO_DOORS) this.visit(d, mark, key, ev, view, now, out);
+    for (const d of this.dynamic) this.visit(d, mark, key, ev, view, now, out);
     return out;
+  }
+
+  /** A door this packet has not touched yet may start a new attempt at stage 1. */
+  private visit(d: DoorState, mark: number, key: number, ev: KnockEvent, view: PacketView, now: number, out: KnockOutcome[]): void {
+    if (d.seen === mark) return;
+    d.seen = mark;
+    if (d.firstMatch(key, ev.at) && d.visible(view)) this.start(d, key, ev, now, out);
   }
 
   /** Ends every attempt whose `seq_timeout` has run out by `now`. Costs O(expired + doors). */

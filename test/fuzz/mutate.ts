@@ -3,20 +3,12 @@
  * stage (bit flips, interesting values, block insert/delete/duplicate, splices with other corpus
  * entries). Deterministic: the same seed gives the same sequence of inputs.
  */
+import { seeded, type Rng } from '../support/prng';
 
-export type Rng = () => number;
+export type { Rng };
 
-/** mulberry32: small, fast, and good enough to drive mutations. Returns [0, 1). */
-export function rngOf(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The shared seeded generator (test/support/prng.ts). */
+export const rngOf = seeded;
 
 export const int = (r: Rng, n: number): number => Math.floor(r() * n);
 export const pick = <T>(r: Rng, xs: readonly T[]): T => xs[int(r, xs.length)] as T;

@@ -157,15 +157,14 @@ function nftWrapper(dir: string): { bin: string; flag: string; nft: string } {
   return { bin, flag, nft };
 }
 
+/** A daemon whose `nft` is the wrapper above (process transport: the binary is what breaks). */
+async function daemonWithWrappedNft(t: TestContext): Promise<{ l: Lab; a: Host; dir: string; w: ReturnType<typeof nftWrapper>; d: RunningDaemon }> {
+  const { l, a, dir, w, d } = await daemonWithWrappedNft(t);
+  return { l, a, dir, w, d };
+}
+
 test('nft failing with "Operation not permitted": logged with nft\'s message, retried with backoff; the grant lands when nft recovers', { skip }, async (t) => {
-  const l = await lab(t);
-  const a = l.clients[0]!;
-  const dir = scratch();
-  await l.service(22);
-  const cfg = config(dir, { timeout: 30 });
-  const w = nftWrapper(dir);
-  assert.equal((await l.knockctl(l.server.ns, 'install-ruleset', '-c', cfg)).code, 0);
-  const d = await startWith(l, 'env', ['KNOCKCTL_NFT=process', `PATH=${w.bin}:/usr/bin:/bin`, process.execPath, KNOCKCTL, 'daemon', '-c', cfg]);
+  const { l, a, dir, w, d } = await daemonWithWrappedNft(t);
   writeFileSync(w.flag, '');
   await knock(l, a, l.server.ip4, '7000', '8000', '9000:udp');
   const err = await d.event('nft-error', (x) => x.retry === true);
@@ -179,14 +178,7 @@ test('nft failing with "Operation not permitted": logged with nft\'s message, re
 });
 
 test('nft missing from PATH for longer than the retries: grant-failed names the cause; the daemon runs on and the next knock works', { skip }, async (t) => {
-  const l = await lab(t);
-  const a = l.clients[0]!;
-  const dir = scratch();
-  await l.service(22);
-  const cfg = config(dir, { timeout: 30 });
-  const w = nftWrapper(dir);
-  assert.equal((await l.knockctl(l.server.ns, 'install-ruleset', '-c', cfg)).code, 0);
-  const d = await startWith(l, 'env', ['KNOCKCTL_NFT=process', `PATH=${w.bin}:/usr/bin:/bin`, process.execPath, KNOCKCTL, 'daemon', '-c', cfg]);
+  const { l, a, dir, w, d } = await daemonWithWrappedNft(t);
   rmSync(w.nft);
   await knock(l, a, l.server.ip4, '7000', '8000', '9000:udp');
   const failed = await d.event('grant-failed', (x) => x.src === a.ip4, 6000);

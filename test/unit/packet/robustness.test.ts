@@ -1,22 +1,13 @@
 /** Hostile bytes: truncations, random garbage and mutated real frames never throw. */
+import { seededU32 } from '../../support/prng';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeFrame, DECODE_REASONS, type DecodeOutcome } from '../../../src/packet';
 import { parseAddr } from '../../../src/core';
 import { ethernet, fixtureNames, ipv4, ipv6, loadFixture, tcp, udp, type Fixture } from './frame-builder';
 
-/** xorshift32: deterministic, so a failure names a seed that reproduces it. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+/** Whole numbers from the shared seeded generator: a failure names a seed that reproduces it. */
+const prng = seededU32;
 
 const LINK_TYPES = [0, 1, 12, 14, 101, 113, 276, 9999];
 

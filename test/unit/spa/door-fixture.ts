@@ -70,14 +70,4 @@ export function counterRandom(seed = 1): (n: number) => Uint8Array {
   };
 }
 
-/** Seeded PRNG (mulberry32) for fuzz inputs; Math.random would make failures unrepeatable. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded } from '../../support/prng';
