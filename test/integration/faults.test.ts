@@ -159,7 +159,14 @@ function nftWrapper(dir: string): { bin: string; flag: string; nft: string } {
 
 /** A daemon whose `nft` is the wrapper above (process transport: the binary is what breaks). */
 async function daemonWithWrappedNft(t: TestContext): Promise<{ l: Lab; a: Host; dir: string; w: ReturnType<typeof nftWrapper>; d: RunningDaemon }> {
-  const { l, a, dir, w, d } = await daemonWithWrappedNft(t);
+  const l = await lab(t);
+  const a = l.clients[0]!;
+  const dir = scratch();
+  await l.service(22);
+  const cfg = config(dir, { timeout: 30 });
+  const w = nftWrapper(dir);
+  assert.equal((await l.knockctl(l.server.ns, 'install-ruleset', '-c', cfg)).code, 0);
+  const d = await startWith(l, 'env', ['KNOCKCTL_NFT=process', `PATH=${w.bin}:/usr/bin:/bin`, process.execPath, KNOCKCTL, 'daemon', '-c', cfg]);
   return { l, a, dir, w, d };
 }
 
