@@ -13,9 +13,11 @@ INTEGRATION_TESTS = $(shell find dist/test/integration -name '*.test.js' 2>/dev/
 all: build
 
 # System packages (Debian names), installed only when missing. Runtime: what knockctl needs (libpcap-dev
-# also provides the libpcap.so that cap opens for immediate mode). Test: knockd's client and tcpdump.
-RUNTIME_PKGS := nftables libpcap-dev iproute2
-TEST_PKGS    := knockd tcpdump
+# also provides the libpcap.so that cap opens for immediate mode) and what `npm ci` needs to build
+# cap's native addon. Test and bench: knockd (its client, and the daemon the bench compares against),
+# tcpdump, gcc for the bench's packet sender.
+RUNTIME_PKGS := nftables libpcap-dev iproute2 python3 make g++
+TEST_PKGS    := knockd tcpdump gcc
 define apt_missing
 	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -62,7 +64,7 @@ demo: deps build
 	$(NODE) dist/test/demo/demo.js
 
 # Root only: throwaway namespaces, writes docs/BENCHMARKS.md (~10 min; BENCH_QUICK=1 for a ~1 min smoke run).
-bench: build
+bench: deps build
 	$(NODE) dist/bench/run.js
 
 # Seeded mutation fuzzing of the decoders, SPA verifier, config loader and knockd importer.

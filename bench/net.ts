@@ -28,9 +28,8 @@ export interface LatencyRuns {
 }
 
 /**
- * Source addresses for the runs: each used once in the whole bench. Reusing an address right after
- * an earlier run's connections from it (even with the set flushed) made most probes fail for every
- * keeper: kernel connection state, not the keeper. Two pools: `link`, the rest of the client link's
+ * Source addresses for the runs: each used once in the whole bench, so every run is a fresh grant and
+ * no run can be helped by an earlier one's element or connection state. Two pools: `link`, the rest of the client link's
  * own /24 (knockd, which in this setup did not react to sources outside its interface's subnet),
  * and `extra`, FRESH_ADDRS /32 addresses in 10.N.100.0/22 with an on-link route from the server.
  */

@@ -98,7 +98,8 @@ rerun \`sudo make bench\` on a quiet machine before quoting them.
 From the last knock packet leaving the client to an accepted TCP SYN on the opened port (22),
 measured in the client namespace by \`bench/sender.c\` with CLOCK_MONOTONIC: it sends the knocks
 (\`7000:tcp 8000:tcp 9000:udp\`, TCP as a SYN from a non-blocking connect like knockd's \`knock\`),
-then opens a fresh non-blocking connect every 0.2 ms until one completes (bounded to 2 s). Each run
+then opens a fresh non-blocking connect every 0.2 ms, keeping the last 256 open (a SYN-ACK that is
+slow on a loaded machine still counts), until one completes (bounded to 2 s). Each run
 uses its own client source address, so every run is a fresh grant. Resolution ≈ 0.2 ms. Milliseconds,
 median (min–max), p90.
 
@@ -140,9 +141,7 @@ attacker elsewhere on the network would send it; the legitimate client knocks on
 Our daemon captures on \`any\` and sees the flood (its BPF filter drops the other-ports flood in
 the kernel); knockd watches only the legitimate client's interface (it cannot decode libpcap's
 \`any\` device), so it never sees the flood packets and its row measures the host's load only.
-(An earlier version of this bench flooded on the legitimate client's own link: the flood then
-competed with that client's own replies on one veth queue, and most probes failed for both keepers
-although the daemon logged every grant.) CPU is the door keeper's utime+stime over
+CPU is the door keeper's utime+stime over
 the legitimate-knock window, as % of one core. "max" is as fast as the sender goes on this
 machine (it shares the 2 cores with the door keeper).
 

@@ -117,9 +117,14 @@ export class Lab {
     return child;
   }
 
-  /** A TCP service on `port` in the server namespace that greets every connection. Resolves when listening. */
+  /**
+   * A TCP service on `port` in the server namespace that greets every connection. Resolves when
+   * listening. A client that resets the connection before the greeting is written (the bench's probe
+   * closes at once) must not kill it: without the socket's error handler, Node throws EPIPE/ECONNRESET
+   * out of the process, the port then answers every SYN with a RST, and every later probe fails.
+   */
   async service(port: number): Promise<ChildProcess> {
-    const code = `require('net').createServer(s=>{s.end('SSH-2.0-standin\\r\\n')}).listen(${port},'::',()=>console.log('ready'))`;
+    const code = `require('net').createServer(s=>{s.on('error',()=>{});s.end('SSH-2.0-standin\\r\\n')}).listen(${port},'::',()=>console.log('ready'))`;
     const child = this.start(this.server.ns, process.execPath, ['-e', code]);
     await waitForLine(child, /ready/, 5000);
     return child;
