@@ -150,7 +150,7 @@ ${floodTable(r.ours.flood, r.knockd.flood)}
 ## 3. Memory under many first-stage knocks
 
 First knocks (SYN to 7000) from distinct spoofed sources, cumulative, then RSS after
-${f(Number(r.params.settle) / 1000, 1)} s (VmRSS, VmHWM from /proc). nftknock runs with the default
+${f(Number(r.params.settle) / 1000, 1)} s (VmRSS, VmHWM from /proc). nftknock runs as installed (node with \`--max-semi-space-size=2\`), with the default
 \`limits.max_sources\` (100,000 partial attempts, oldest evicted first); knockd has no limit.
 The sender's rate is what was sent, not what the door keeper managed to read: a keeper that
 falls behind loses packets in the kernel's capture buffer, which also caps its memory.

@@ -1,37 +1,17 @@
 /**
  * One knock door as the engine sees it: who and what may knock on it, its candidate sequences, and
- * its list of partial attempts in start order (which is also deadline order: `seq_timeout` is constant
- * per door and counts from the first knock).
+ * its list of partial attempts (slots of the engine's AttemptTable) in start order, which is also
+ * deadline order: `seq_timeout` is constant per door and counts from the first knock.
  */
-import { type Family, type KnockEvent, type KnockStep, cidrContains, parseAddr, tcpFlagsMatch } from '../core';
+import { type KnockEvent, type KnockStep, cidrContains, parseAddr, tcpFlagsMatch } from '../core';
 import type { KnockDoor } from '../config';
 import { type Sequence, type SequenceSource, stepKey } from './types';
+import { type AttemptTable, NIL } from './attempt-table';
 
 /** A sequence with its steps packed as `stepKey` numbers. */
 export interface Candidate {
   readonly steps: Sequence;
   readonly keys: readonly number[];
-}
-
-/** One source's partial attempt at one door. Linked into its door's list and its source's chain. */
-export class Attempt {
-  stage = 1;
-  live = true;
-  prev: Attempt | undefined = undefined;
-  next: Attempt | undefined = undefined;
-  /** The same source's attempt at another door. */
-  sibling: Attempt | undefined = undefined;
-  constructor(
-    readonly src: string,
-    readonly family: Family,
-    readonly door: DoorState,
-    readonly startedAt: number,
-    readonly deadline: number,
-    /** `stepKey` of the last accepted knock (back-to-back repeats of it are retransmits). */
-    public last: number,
-    /** Accepted knocks so far; kept only for doors with several candidates (static doors need the stage only). */
-    readonly prefix: number[] | undefined,
-  ) {}
 }
 
 /** Lazily decoded addresses of one packet, shared by every door the packet visits. */
@@ -59,8 +39,9 @@ function pack(steps: Sequence): Candidate {
 }
 
 export class DoorState {
-  head: Attempt | undefined = undefined;
-  tail: Attempt | undefined = undefined;
+  /** Oldest and newest partial attempt (slots of the engine's AttemptTable), NIL when none. */
+  head = NIL;
+  tail = NIL;
   /** Packet number that last visited this door (so one packet visits a door once). */
   seen = 0;
   readonly timeoutMs: number;
@@ -69,7 +50,7 @@ export class DoorState {
   private cacheOf: readonly Sequence[] | undefined;
   private cache: { all: readonly Candidate[]; first: ReadonlyMap<number, Candidate> } | undefined;
 
-  constructor(readonly door: KnockDoor, readonly source: SequenceSource | undefined) {
+  constructor(readonly door: KnockDoor, readonly source: SequenceSource | undefined, readonly index: number) {
     this.timeoutMs = door.seqTimeoutSec * 1000;
     this.fixed = source === undefined && door.sequence.type === 'static' ? pack(door.sequence.steps) : undefined;
     this.anyInterface = door.interfaces === undefined || door.interfaces.includes('any');
@@ -118,31 +99,38 @@ export class DoorState {
     return this.candidates(atMs).first.get(key);
   }
 
-  /** The candidate whose next step after the attempt's accepted knocks is `key`, if any. */
-  follow(a: Attempt, key: number, atMs: number): Candidate | undefined {
-    if (this.fixed) return this.fixed.keys[a.stage] === key ? this.fixed : undefined;
-    const prefix = a.prefix as number[];
+  /**
+   * The candidate whose next step after an attempt's `stage` accepted knocks is `key`, if any.
+   * `prefix` (the accepted knocks) is needed only by doors without a fixed sequence.
+   */
+  follow(stage: number, prefix: readonly number[] | undefined, key: number, atMs: number): Candidate | undefined {
+    if (this.fixed) return this.fixed.keys[stage] === key ? this.fixed : undefined;
+    const p = prefix as readonly number[];
     for (const c of this.candidates(atMs).all) {
-      if (c.keys.length <= a.stage || c.keys[a.stage] !== key) continue;
+      if (c.keys.length <= stage || c.keys[stage] !== key) continue;
       let same = true;
-      for (let i = 0; i < a.stage && same; i++) same = c.keys[i] === prefix[i];
+      for (let i = 0; i < stage && same; i++) same = c.keys[i] === p[i];
       if (same) return c;
     }
     return undefined;
   }
 
-  append(a: Attempt): void {
-    a.prev = this.tail;
-    if (this.tail) this.tail.next = a;
-    else this.head = a;
-    this.tail = a;
+  /** Puts slot `s` at the end of this door's list. */
+  append(t: AttemptTable, s: number): void {
+    t.prev[s] = this.tail;
+    t.next[s] = NIL;
+    if (this.tail !== NIL) t.next[this.tail] = s;
+    else this.head = s;
+    this.tail = s;
   }
 
-  unlink(a: Attempt): void {
-    if (a.prev) a.prev.next = a.next;
-    else this.head = a.next;
-    if (a.next) a.next.prev = a.prev;
-    else this.tail = a.prev;
-    a.prev = a.next = undefined;
+  unlink(t: AttemptTable, s: number): void {
+    const p = t.prev[s] as number;
+    const n = t.next[s] as number;
+    if (p !== NIL) t.next[p] = n;
+    else this.head = n;
+    if (n !== NIL) t.prev[n] = p;
+    else this.tail = p;
+    t.prev[s] = t.next[s] = NIL;
   }
 }

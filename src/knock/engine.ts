@@ -5,7 +5,8 @@
  */
 import type { KnockEvent, KnockStep } from '../core';
 import type { Config, Door, KnockDoor } from '../config';
-import { Attempt, type Candidate, DoorState, PacketView } from './door-state';
+import { type Candidate, DoorState, PacketView } from './door-state';
+import { AttemptTable, NIL } from './attempt-table';
 import { type KnockCounters, type KnockEngineOptions, type KnockOutcome, type ResetReason, stepKey } from './types';
 
 /** The doors the daemon watches: knock doors in daemon mode (kernel doors live in nftables). */
@@ -25,24 +26,25 @@ export class KnockEngine {
   private readonly dynamic: DoorState[];
   /** Every step of every fixed sequence: a packet to one of these is a knock. */
   private readonly knockKeys = new Set<number>();
-  /** Newest attempt of each source; older ones hang off `sibling`. */
-  private readonly bySrc = new Map<string, Attempt>();
-  private readonly maxSources: number;
+  /** Every partial attempt; bounded by `maxSources`. */
+  private readonly table: AttemptTable;
   private readonly isLocal: (dst: string) => boolean;
-  private size_ = 0;
   private packet = 0;
   private lastNow = -Infinity;
   private readonly stats = { attempts: 0, successes: 0, evicted: 0, timeouts: 0, wrong: 0 };
+  /** Scratch for one packet: the source's slots and their generations (reused, never kept). */
+  private readonly slots: number[] = [];
+  private readonly gens: number[] = [];
 
   /** Throws on a programming error (a dynamic door without its source); hostile input never throws. */
   constructor(doors: readonly Door[], opts: KnockEngineOptions) {
     if (!(Number.isInteger(opts.maxSources) && opts.maxSources >= 1)) throw new RangeError(`maxSources must be an integer >= 1, not ${opts.maxSources}`);
-    this.maxSources = opts.maxSources;
+    this.table = new AttemptTable(opts.maxSources);
     this.isLocal = opts.isLocal;
-    this.doors = daemonKnockDoors(doors).map((d) => {
+    this.doors = daemonKnockDoors(doors).map((d, i) => {
       const source = opts.sources?.get(d.name);
       if (!source && (d.sequence.type === 'rotate' || d.oneTimeFile !== undefined)) throw new TypeError(`door ${d.name} needs a sequence source`);
-      return new DoorState(d, source);
+      return new DoorState(d, source, i);
     });
     for (const d of this.doors) {
       if (!d.fixed) continue;
@@ -59,7 +61,7 @@ export class KnockEngine {
 
   /** Partial attempts held now. */
   get size(): number {
-    return this.size_;
+    return this.table.size;
   }
 
   counters(): KnockCounters {
@@ -74,14 +76,19 @@ export class KnockEngine {
     const out: KnockOutcome[] = [];
     const view = new PacketView(ev, this.isLocal);
     const mark = ++this.packet;
-    for (let a = this.bySrc.get(ev.src); a; ) {
-      const next = a.sibling;
-      const door = a.door;
+    const t = this.table;
+    // The source's attempts, newest first. An eviction while stepping one may free (and a start
+    // reuse) a later one's slot: the saved generation tells.
+    const slots = t.slotsOf(ev.src, this.slots);
+    const gens = this.gens;
+    gens.length = 0;
+    for (const s of slots) gens.push(t.gen[s] as number);
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i] as number;
+      if (t.gen[s] !== gens[i]) continue;
+      const door = this.doors[t.door[s] as number] as DoorState;
       door.seen = mark;
-      if (a.live && door.visible(view)) this.step(a, key, ev, now, out);
-      // An eviction in `step` may have removed later attempts; dead ones still point onwards.
-      a = next;
-      while (a && !a.live) a = a.sibling;
+      if (door.visible(view)) this.step(s, door, key, ev, now, out);
     }
     for (const d of this.byFirst.get(key) ?? NO_DOORS) this.visit(d, mark, key, ev, view, now, out);
     for (const d of this.dynamic) this.visit(d, mark, key, ev, view, now, out);
@@ -99,8 +106,9 @@ export class KnockEngine {
   expire(now: number): KnockOutcome[] {
     now = this.clamp(now);
     const out: KnockOutcome[] = [];
+    const t = this.table;
     for (const d of this.doors) {
-      for (let a = d.head; a && a.deadline <= now; a = d.head) this.end(a, 'timeout', out);
+      for (let s = d.head; s !== NIL && (t.deadline[s] as number) <= now; s = d.head) this.end(s, d, 'timeout', out);
     }
     return out;
   }
@@ -108,7 +116,11 @@ export class KnockEngine {
   /** The earliest deadline of any attempt (monotonic ms), for the daemon's one timer. */
   nextDeadline(): number | undefined {
     let min: number | undefined;
-    for (const d of this.doors) if (d.head && (min === undefined || d.head.deadline < min)) min = d.head.deadline;
+    for (const d of this.doors) {
+      if (d.head === NIL) continue;
+      const dl = this.table.deadline[d.head] as number;
+      if (min === undefined || dl < min) min = dl;
+    }
     return min;
   }
 
@@ -124,44 +136,45 @@ export class KnockEngine {
     return this.dynamic.some((d) => d.covers(step));
   }
 
-  /** A visible knock from a source with an attempt at this door. */
-  private step(a: Attempt, key: number, ev: KnockEvent, now: number, out: KnockOutcome[]): void {
-    const d = a.door;
-    if (a.deadline <= now) {
-      this.end(a, 'timeout', out);
+  /** A visible knock from a source with an attempt (slot `s`) at door `d`. */
+  private step(s: number, d: DoorState, key: number, ev: KnockEvent, now: number, out: KnockOutcome[]): void {
+    const t = this.table;
+    if ((t.deadline[s] as number) <= now) {
+      this.end(s, d, 'timeout', out);
       if (d.firstMatch(key, ev.at)) this.start(d, key, ev, now, out);
       return;
     }
-    const c = d.follow(a, key, ev.at);
+    const stage = t.stage[s] as number;
+    const prefix = d.fixed ? undefined : t.prefix.get(s);
+    const c = d.follow(stage, prefix, key, ev.at);
     if (c) {
-      a.stage++;
-      a.last = key;
-      a.prefix?.push(key);
-      if (a.stage < c.keys.length) out.push({ type: 'stage', door: d.door.name, src: a.src, family: a.family, stage: a.stage, of: c.keys.length });
+      t.stage[s] = stage + 1;
+      t.last[s] = key;
+      prefix?.push(key);
+      if (stage + 1 < c.keys.length) out.push({ type: 'stage', door: d.door.name, src: ev.src, family: t.familyOf(s), stage: stage + 1, of: c.keys.length });
       else {
-        this.remove(a);
+        this.remove(s, d);
         this.succeed(d, ev, c, out);
       }
       return;
     }
-    if (key === a.last) return; // the last knock again, back to back: a TCP SYN retransmit
+    if (key === t.last[s]) return; // the last knock again, back to back: a TCP SYN retransmit
     if (d.firstMatch(key, ev.at)) {
-      this.end(a, 'restarted', out);
+      this.end(s, d, 'restarted', out);
       this.start(d, key, ev, now, out);
-    } else this.end(a, 'wrong-knock', out);
+    } else this.end(s, d, 'wrong-knock', out);
   }
 
   private start(d: DoorState, key: number, ev: KnockEvent, now: number, out: KnockOutcome[]): void {
     const c = d.firstMatch(key, ev.at) as Candidate;
     this.stats.attempts++;
     if (c.keys.length === 1) return this.succeed(d, ev, c, out);
-    if (this.size_ >= this.maxSources) this.evictOldest(out);
-    const a = new Attempt(ev.src, ev.family, d, now, now + d.timeoutMs, key, d.fixed ? undefined : [key]);
-    d.append(a);
-    a.sibling = this.bySrc.get(ev.src);
-    this.bySrc.set(ev.src, a);
-    this.size_++;
-    out.push({ type: 'stage', door: d.door.name, src: a.src, family: a.family, stage: 1, of: c.keys.length });
+    const t = this.table;
+    if (t.size >= t.capacity) this.evictOldest(out);
+    const s = t.add(ev.src, ev.family, d.index, now, now + d.timeoutMs, key);
+    if (!d.fixed) t.prefix.set(s, [key]);
+    d.append(t, s);
+    out.push({ type: 'stage', door: d.door.name, src: ev.src, family: ev.family, stage: 1, of: c.keys.length });
   }
 
   private succeed(d: DoorState, ev: KnockEvent, c: Candidate, out: KnockOutcome[]): void {
@@ -172,31 +185,28 @@ export class KnockEngine {
 
   /** The oldest partial attempt of all doors: each door's list is in start order, so only heads compete. */
   private evictOldest(out: KnockOutcome[]): void {
-    let oldest: Attempt | undefined;
-    for (const d of this.doors) if (d.head && (!oldest || d.head.startedAt < oldest.startedAt)) oldest = d.head;
-    if (oldest) this.end(oldest, 'evicted', out);
+    const t = this.table;
+    let oldest: DoorState | undefined;
+    for (const d of this.doors) {
+      if (d.head !== NIL && (!oldest || (t.startedAt[d.head] as number) < (t.startedAt[oldest.head] as number))) oldest = d;
+    }
+    if (oldest) this.end(oldest.head, oldest, 'evicted', out);
   }
 
-  private end(a: Attempt, reason: ResetReason, out: KnockOutcome[]): void {
-    this.remove(a);
+  private end(s: number, d: DoorState, reason: ResetReason, out: KnockOutcome[]): void {
+    const t = this.table;
+    const src = t.src[s] as string;
+    const family = t.familyOf(s);
+    const stage = t.stage[s] as number;
+    this.remove(s, d);
     if (reason === 'evicted') this.stats.evicted++;
     else if (reason === 'timeout') this.stats.timeouts++;
     else this.stats.wrong++;
-    out.push({ type: 'reset', door: a.door.door.name, src: a.src, family: a.family, stage: a.stage, reason });
+    out.push({ type: 'reset', door: d.door.name, src, family, stage, reason });
   }
 
-  private remove(a: Attempt): void {
-    a.live = false;
-    a.door.unlink(a);
-    this.size_--;
-    const head = this.bySrc.get(a.src);
-    if (head === a) {
-      if (a.sibling) this.bySrc.set(a.src, a.sibling);
-      else this.bySrc.delete(a.src);
-    } else {
-      let p = head;
-      while (p && p.sibling !== a) p = p.sibling;
-      if (p) p.sibling = a.sibling;
-    }
+  private remove(s: number, d: DoorState): void {
+    d.unlink(this.table, s);
+    this.table.remove(s);
   }
 }
