@@ -18,7 +18,7 @@ export interface RateResult {
   readonly ops: number;
   readonly seconds: number;
   readonly perSec: number;
-  /** Heap after a full GC, minus before; MB. */
+  /** V8 heap plus typed-array memory after a full GC, minus before; MB. */
   readonly heapGrowthMB: number;
   readonly outcome: string;
 }
@@ -30,7 +30,8 @@ function gc(): void {
 /** Run `fn(i)` for SECONDS (checked every 256 calls) or MAX_ITER calls. */
 function rate(name: string, fn: (i: number) => string): RateResult {
   gc();
-  const heap0 = process.memoryUsage().heapUsed;
+  const used = (): number => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  const heap0 = used();
   const t0 = process.hrtime.bigint();
   const limit = t0 + BigInt(Math.round(SECONDS * 1e9));
   let i = 0;
@@ -41,7 +42,7 @@ function rate(name: string, fn: (i: number) => string): RateResult {
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   gc();
-  const heapGrowthMB = (process.memoryUsage().heapUsed - heap0) / 2 ** 20;
+  const heapGrowthMB = (used() - heap0) / 2 ** 20;
   return { name, ops: i + 1, seconds, perSec: (i + 1) / seconds, heapGrowthMB, outcome: last };
 }
 
