@@ -192,6 +192,12 @@ export class Daemon {
     if (!r.ok) {
       bump(this.stats.spaRejected, r.reason);
       if (this.limited()) this.deps.log.warn({ event: 'spa-reject', door: door.name, src: ev.src, reason: r.reason, detail: r.detail }, `SPA rejected: ${r.reason}`);
+      // Authentic but denied: the nonce is spent in memory; persist it too so a restart keeps it spent.
+      if ('append' in r && r.append) {
+        void this.deps.store.append(REPLAY_FILE, r.append).catch((e: Error) => {
+          this.deps.log.error({ event: 'replay-state', door: door.name, src: ev.src, reason: e.message }, 'cannot persist the nonce of a denied SPA packet');
+        });
+      }
       return;
     }
     const a = r.value;

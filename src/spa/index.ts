@@ -1,7 +1,7 @@
 /** Single Packet Authorization: wire format, envelope crypto, verifier, replay cache, client, keys. Pure. */
 export { SPA_VERSION, MIN_PACKET_LEN, MAX_PACKET_LEN, NONCE_LEN, type SpaRequest } from './wire';
 export { buildSpaKeyring, keyringFor, type SpaKeyring } from './keyring';
-export { verifySpa, SPA_REJECT_REASONS, type SpaRejectReason, type SpaVerifyContext, type SpaAccepted } from './verify';
+export { verifySpa, SPA_REJECT_REASONS, type SpaRejectReason, type SpaVerifyContext, type SpaAccepted, type SpaVerdict } from './verify';
 export { ReplayCache, RECORD_LEN, type ReplayLoad, type ReplayRejectReason } from './replay-cache';
 export { buildSpaPacket, type SpaPacketInput } from './client';
 export {

@@ -38,7 +38,16 @@ export interface SpaAccepted {
   readonly append: Uint8Array;
 }
 
-export function verifySpa(packet: Uint8Array, ctx: SpaVerifyContext): Outcome<SpaAccepted, SpaRejectReason> {
+/**
+ * The verifier's answer. A rejection of an authentic, fresh packet (`access-denied`,
+ * `address-not-allowed`) still spends its nonce: `append` is then the replay record to persist, so a
+ * captured packet cannot be accepted later (say after a reload widened the door) within its window.
+ */
+export type SpaVerdict =
+  | { readonly ok: true; readonly value: SpaAccepted }
+  | { readonly ok: false; readonly reason: SpaRejectReason; readonly detail?: string; readonly append?: Uint8Array };
+
+export function verifySpa(packet: Uint8Array, ctx: SpaVerifyContext): SpaVerdict {
   if (packet.length < MIN_PACKET_LEN) return reject('too-short');
   if (packet.length > MAX_PACKET_LEN) return reject('too-long');
   const door = ctx.door;
@@ -65,12 +74,13 @@ export function verifySpa(packet: Uint8Array, ctx: SpaVerifyContext): Outcome<Sp
   const nonce = packet.subarray(0, NONCE_LEN);
   const fresh = ctx.replay.check(nonce, req.tsMs, ctx.nowMs);
   if (!fresh.ok) return reject(fresh.reason, entry.client.name);
-  const ports = grantedPorts(entry, req.access);
-  if (!ports.ok) return ports;
-  const target = targetAddr(door, src, req.addr);
-  if (!target.ok) return target;
-  const grant: Grant = { door: door.name, family: target.value.family, addr: grantAddr(door, target.value), ports: ports.value, timeoutSec: timeoutOf(door, req) };
+  // Authentic and fresh from here on: whatever the answer, this nonce is spent.
   const append = ctx.replay.record(nonce, req.tsMs);
+  const ports = grantedPorts(entry, req.access);
+  if (!ports.ok) return { ...ports, append };
+  const target = targetAddr(door, src, req.addr);
+  if (!target.ok) return { ...target, append };
+  const grant: Grant = { door: door.name, family: target.value.family, addr: grantAddr(door, target.value), ports: ports.value, timeoutSec: timeoutOf(door, req) };
   return ok({ grant, client: entry.client.name, request: req, append });
 }
 

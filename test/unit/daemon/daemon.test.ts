@@ -133,6 +133,23 @@ test('SPA: a valid datagram grants; when the nonce cannot be persisted, nothing 
   await s.d.stop();
 });
 
+test('SPA: an authentic packet denied for its access spends its nonce durably; the same packet again is a replay', async () => {
+  const s = setup();
+  await s.d.start(s.cfg);
+  const size = (): number => [...s.store.files.values()].reduce((n, f) => n + f.length, 0);
+  const before = size();
+  const pkt = buildSpaPacket({ key: { type: 'aead', key: KEY }, nowMs: s.clock.now(), access: [{ port: 22, proto: 'tcp' }] });
+  s.capture.deliver(ipv4Packet('198.51.100.8', HOST, 'udp', 62201, pkt), s.clock.now());
+  await new Promise((r) => setTimeout(r, 5));
+  await s.d.flush();
+  assert.equal(s.d.stats.spaRejected['access-denied'], 1);
+  assert.equal(size() - before, 41, 'the nonce record was appended');
+  s.capture.deliver(ipv4Packet('198.51.100.8', HOST, 'udp', 62201, pkt), s.clock.now());
+  assert.equal(s.d.stats.spaRejected.replayed, 1);
+  assert.equal(s.nft.applied.length, 0, 'nothing granted');
+  await s.d.stop();
+});
+
 test('reload: a config whose files cannot be read is refused and the old one keeps running', async () => {
   const s = setup();
   await s.d.start(s.cfg);

@@ -155,6 +155,21 @@ test('access outside the door open list is denied', () => {
   assert.equal(reason(run(packet({ access: ports(['22/tcp', '443/tcp']) }))), 'ok');
 });
 
+test('an authentic, fresh packet that is denied still spends its nonce (and says so with the record)', () => {
+  const replay = new ReplayCache(120_000, 1000);
+  for (const [p, why] of [[packet({ access: ports(['23/tcp']) }), 'access-denied'], [packet({ addr: '203.0.113.9' }), 'address-not-allowed']] as const) {
+    const first = run(p, { replay });
+    assert.ok(!first.ok);
+    assert.equal(first.reason, why);
+    assert.equal(first.append?.length, 41, 'the replay record to persist');
+    // Even for a door widened later (allow_address, more ports), the same packet is now a replay.
+    assert.equal(reason(run(p, { replay, door: door({ allow_address: true, open: ['22/tcp', '23/tcp', '443/tcp'] }) })), 'replayed');
+  }
+  const forged = run(packet({ key: { type: 'aead', key: new Uint8Array(32).fill(9) } }), { replay });
+  assert.ok(!forged.ok);
+  assert.equal(forged.append, undefined, 'an unauthentic packet spends nothing');
+});
+
 test('an explicit address needs allow_address, unless it is the source itself', () => {
   assert.equal(reason(run(packet({ addr: '203.0.113.9' }))), 'address-not-allowed');
   assert.equal(reason(run(packet({ addr: SRC }))), 'ok');
