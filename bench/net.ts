@@ -58,6 +58,29 @@ export function freshAddr(lab: Lab): string {
   return addrAt(lab, i);
 }
 
+/**
+ * The server's interface in the bench: a bridge over both client links, so the legitimate client and
+ * the attacker share one segment and a keeper watching one interface (knockd has `-i` for exactly
+ * one) sees the flood as well as the knocks.
+ */
+export const SERVER_IF = 'nkbr0';
+
+/** Replaces the server side of the two veth links by one bridge holding both link addresses. */
+export async function bridgeServer(lab: Lab): Promise<void> {
+  const ns = lab.server.ns;
+  await lab.sh(ns, 'ip', 'link', 'add', SERVER_IF, 'type', 'bridge');
+  for (const [i, c] of lab.clients.entries()) {
+    const v = `${lab.id}v${i + 1}`;
+    await lab.sh(ns, 'ip', 'addr', 'flush', 'dev', v);
+    await lab.sh(ns, 'ip', 'link', 'set', v, 'master', SERVER_IF);
+    await lab.sh(ns, 'ip', 'addr', 'add', `${c.ip4.replace(/\.2$/, '.1')}/24`, 'dev', SERVER_IF);
+  }
+  await lab.sh(ns, 'ip', 'link', 'set', SERVER_IF, 'up');
+  // The attacker reaches the address the legitimate client knocks on (serverAddr) via its gateway.
+  const attacker = lab.clients[1];
+  if (attacker) await lab.sh(attacker.ns, 'ip', 'route', 'add', serverAddr(lab).replace(/\.1$/, '.0/24'), 'via', attacker.ip4.replace(/\.2$/, '.1'));
+}
+
 export async function addClientAddrs(lab: Lab): Promise<void> {
   const c = lab.clients[0]!;
   const link = Array.from({ length: 240 }, (_, i) => `addr add ${c.ip4.replace(/\.2$/, `.${10 + i}`)}/24 dev ${lab.id}w1`);
@@ -67,7 +90,7 @@ export async function addClientAddrs(lab: Lab): Promise<void> {
   writeFileSync(join(dir, 'batch'), `${lines}\n`);
   await lab.sh(c.ns, 'ip', '-batch', join(dir, 'batch'));
   rmSync(dir, { recursive: true, force: true });
-  await lab.sh(lab.server.ns, 'ip', 'route', 'add', addrAt(lab, 0).replace(/\.\d+\.\d+$/, '.100.0/22'), 'dev', `${lab.id}v1`);
+  await lab.sh(lab.server.ns, 'ip', 'route', 'add', addrAt(lab, 0).replace(/\.\d+\.\d+$/, '.100.0/22'), 'dev', SERVER_IF);
 }
 
 /**
@@ -139,14 +162,13 @@ export interface FloodStep {
 const SPOOF = '172.16.0.0';
 
 /**
- * `attacker`: from a second client namespace on its own link, to the server's address there (an
- * attacker elsewhere on the network: the issue's scenario). `client`: on the legitimate client's own
- * link, the one knockd watches (for the memory phase, where the keeper must see every knock).
+ * `attacker`: from a second client namespace (another host on the server's segment), `client`: from
+ * the legitimate client's namespace (the memory phase, no legitimate knocks at the same time). Both
+ * to the address the legitimate client knocks on.
  */
 function startFlood(lab: Lab, sender: string, mode: string, pps: number, seconds: number, count: number, from: 'attacker' | 'client', base = SPOOF): ChildProcess {
   const host = from === 'attacker' ? lab.clients[1]! : lab.clients[0]!;
-  const dst = host.ip4.replace(/\.2$/, '.1');
-  return lab.start(host.ns, sender, ['flood', dst, mode, String(pps), String(seconds), String(count), base, '20', ...KNOCKS]);
+  return lab.start(host.ns, sender, ['flood', serverAddr(lab), mode, String(pps), String(seconds), String(count), base, '20', ...KNOCKS]);
 }
 
 function floodResult(child: ChildProcess): Promise<{ sent: number; pps: number }> {

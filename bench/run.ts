@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { KNOCKCTL, Lab, REPO, skipReason, sleep, waitForLine } from '../test/integration/support/lab';
 import { RunningDaemon, scratch, writeConfig } from '../test/integration/support/daemon';
 import { buildSpaPacket, generateClientKey, serverEntryOf } from '../src/spa';
-import { addClientAddrs, flushGrants, floodStep, KNOCKS, latencyRuns, memoryMB, memorySteps, TABLE, type Keeper } from './net';
+import { addClientAddrs, bridgeServer, SERVER_IF, flushGrants, floodStep, KNOCKS, latencyRuns, memoryMB, memorySteps, TABLE, type Keeper } from './net';
 import { renderReport, type Results, type KeeperResults } from './report';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -90,7 +90,7 @@ async function startKnockd(lab: Lab, dir: string, config: string): Promise<Keepe
 \ttcpflags = syn
 \tstart_command = /usr/sbin/nft add element inet ${TABLE} allowed4 { %IP% . tcp . 22 timeout 30s }
 `);
-  const child = lab.start(lab.server.ns, '/usr/sbin/knockd', ['-i', `${lab.id}v1`, '-c', conf, '-v']);
+  const child = lab.start(lab.server.ns, '/usr/sbin/knockd', ['-i', SERVER_IF, '-c', conf, '-v']);
   await waitForLine(child, /listening on/, 10000);
   await sleep(300);
   return { name: 'knockd', pid: child.pid as number, child };
@@ -128,7 +128,7 @@ async function keeperRuns(lab: Lab, sender: string, k: Keeper, spaSteps?: (i: nu
 /** A kernel-door config installs only in builds that support `mode: kernel`. */
 async function kernelDoor(lab: Lab, sender: string, dir: string, key: string): Promise<KeeperResults | string> {
   mkdirSync(join(dir, 'kernel'), { recursive: true });
-  const cfg = spaKeyConfig(join(dir, 'kernel'), key, '    mode: kernel\n    interfaces: [' + `${lab.id}v1` + ']\n');
+  const cfg = spaKeyConfig(join(dir, 'kernel'), key, `    mode: kernel\n    interfaces: [${SERVER_IF}]\n`);
   const dry = await lab.knockctl(lab.server.ns, 'install-ruleset', '--dry-run', '-c', cfg);
   if (dry.code !== 0) return `not available in this build (${dry.stderr.trim().split('\n')[0]})`;
   await install(lab, cfg);
@@ -164,7 +164,8 @@ async function main(): Promise<void> {
     const lab = new Lab(2);
     labs.push(lab);
     await lab.up();
-    for (const k of ['all', 'default', `${lab.id}v1`, `${lab.id}v2`]) await lab.sh(lab.server.ns, 'sysctl', '-qw', `net.ipv4.conf.${k}.rp_filter=0`);
+    await bridgeServer(lab);
+    for (const k of ['all', 'default', SERVER_IF]) await lab.sh(lab.server.ns, 'sysctl', '-qw', `net.ipv4.conf.${k}.rp_filter=0`);
     await addClientAddrs(lab);
     services.set(lab, await lab.service(22));
     return lab;

@@ -13,6 +13,7 @@ export interface StatusOptions {
 /** The daemon's counters under stable names (`status --json`); the metrics use the same ones. */
 export interface Counters {
   packets: number;
+  duplicates: number;
   knocks: number;
   knock_successes: number;
   knock_resets: Record<string, number>;
@@ -45,7 +46,7 @@ export const STALE_AFTER_SEC = 30;
 export function countersOf(stats: DaemonStats): Counters {
   const s: DaemonStats = { ...newStats(stats.startedAt), ...stats };
   return {
-    packets: s.packets, knocks: s.knocks, knock_successes: s.knockSuccesses, knock_resets: { ...s.knockResets },
+    packets: s.packets, duplicates: s.duplicates, knocks: s.knocks, knock_successes: s.knockSuccesses, knock_resets: { ...s.knockResets },
     evictions: s.evictions, grants: s.grants, revokes: s.revokes, spa_accepted: s.spaAccepted,
     spa_rejected: { ...s.spaRejected }, decode_errors: { ...s.decodeErrors }, nft_failures: s.nftFailures,
     hook_failures: s.hookFailures, internal_errors: s.internalErrors,

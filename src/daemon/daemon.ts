@@ -7,7 +7,7 @@
 import type { Capture, Clock, Frame, KnockEvent, Logger, NftRunner, StateStore } from '../core';
 import { ConfigError, cidrContains, parseAddr, type Cidr } from '../core';
 import type { Config } from '../config';
-import { decodeFrame } from '../packet';
+import { decodeFrame, DuplicateFilter } from '../packet';
 import { formatConsumed, type KnockOutcome } from '../knock';
 import { ReplayCache, verifySpa } from '../spa';
 import type { HookRunner } from '../io/hook-runner';
@@ -45,6 +45,7 @@ export class Daemon {
   private expiryAt = Infinity;
   private housekeeping: NodeJS.Timeout | undefined;
   private readonly logLimit = new RateLimit(20, 1000);
+  private readonly dups = new DuplicateFilter();
   private suppressed = 0;
   /** One ruleset check or reinstall at a time; grants failing together share it. */
   private rulesetCheck: Promise<boolean> | undefined;
@@ -128,6 +129,10 @@ export class Daemon {
   private onFrame(frame: Frame): void {
     this.stats.packets++;
     try {
+      if (this.dups.isDuplicate(frame)) {
+        this.stats.duplicates++;
+        return;
+      }
       const d = decodeFrame(frame);
       if (!d.ok) {
         bump(this.stats.decodeErrors, d.reason);

@@ -1,4 +1,5 @@
 export { decodeFrame } from './decode';
+export { DuplicateFilter } from './duplicates';
 export { DECODE_REASONS, type DecodeReason, type DecodeOutcome } from './reasons';
 export { LinkType, MAX_VLAN_TAGS } from './link';
 export { MAX_EXT_HEADERS } from './ipv6';

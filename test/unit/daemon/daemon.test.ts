@@ -144,9 +144,24 @@ test('SPA: an authentic packet denied for its access spends its nonce durably; t
   await s.d.flush();
   assert.equal(s.d.stats.spaRejected['access-denied'], 1);
   assert.equal(size() - before, 41, 'the nonce record was appended');
+  s.clock.wall += 1000; // a replay a second later, not a second capture of the same packet
   s.capture.deliver(ipv4Packet('198.51.100.8', HOST, 'udp', 62201, pkt), s.clock.now());
   assert.equal(s.d.stats.spaRejected.replayed, 1);
   assert.equal(s.nft.applied.length, 0, 'nothing granted');
+  await s.d.stop();
+});
+
+test('SPA captured twice (a bridge and its port): one grant, no replay logged, one duplicate counted', async () => {
+  const s = setup();
+  await s.d.start(s.cfg);
+  const pkt = ipv4Packet('198.51.100.9', HOST, 'udp', 62201, buildSpaPacket({ key: { type: 'aead', key: KEY }, nowMs: s.clock.now() }));
+  s.capture.deliver(pkt, s.clock.now());
+  s.capture.deliver(Uint8Array.from(pkt), s.clock.now());
+  await new Promise((r) => setTimeout(r, 5));
+  await s.d.flush();
+  assert.equal(s.d.stats.spaAccepted, 1);
+  assert.equal(s.d.stats.duplicates, 1);
+  assert.deepEqual(s.d.stats.spaRejected, {});
   await s.d.stop();
 });
 

@@ -1,0 +1,61 @@
+/**
+ * One packet captured twice. On `any`, Linux hands a packet to the capture once per interface it
+ * crosses: a bridge port and its bridge, a VLAN's parent and the VLAN interface, a bond's slave and
+ * the bond. Without this, every knock on such a host is stepped twice (harmless: a back-to-back
+ * repeat is a retransmit) and every SPA datagram is accepted once and then logged as a replay.
+ *
+ * A frame is a duplicate when its IP packet (from the IP header on, byte for byte) equals one of the
+ * last RECENT frames' within WINDOW_MS. The copies of one packet arrive back to back in one softirq
+ * run, so a short memory suffices even under a flood. A sender repeating a packet byte for byte
+ * within a few milliseconds gains nothing by it: a knock repeat is ignored anyway and an SPA repeat
+ * is a replay. Pure: time is the frame's capture time.
+ */
+import type { Frame } from '../core';
+import { decodeLink, linkOffset } from './link';
+
+const RECENT = 16;
+const WINDOW_MS = 5;
+
+export class DuplicateFilter {
+  private readonly hashes = new Uint32Array(RECENT);
+  private readonly lengths = new Uint32Array(RECENT);
+  private readonly times = new Float64Array(RECENT).fill(-Infinity);
+  private readonly frames: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(RECENT).fill(undefined);
+  private next = 0;
+
+  /** True when `frame` repeats a recent frame's IP packet; otherwise remembers it. Never throws. */
+  isDuplicate(frame: Frame): boolean {
+    const b = frame.data;
+    const link = decodeLink(frame.linkType, b);
+    if (typeof link === 'string') return false;
+    const off = linkOffset(link);
+    if (off >= b.length) return false;
+    const len = b.length - off;
+    // The hash only saves byte comparisons; a match is confirmed byte for byte.
+    let h = 0x811c9dc5;
+    for (let i = off; i < b.length; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+    h >>>= 0;
+    const now = frame.at;
+    for (let k = 0; k < RECENT; k++) {
+      if (this.hashes[k] !== h || this.lengths[k] !== len || now - (this.times[k] as number) > WINDOW_MS) continue;
+      if (this.same(k, b, off, len)) return true;
+    }
+    const k = this.next;
+    this.next = (k + 1) % RECENT;
+    this.hashes[k] = h;
+    this.lengths[k] = len;
+    this.times[k] = now;
+    // A copy: capture buffers are reused for the next frame.
+    const kept = this.frames[k];
+    const copy = kept && kept.length >= len ? kept : new Uint8Array(Math.max(len, 128));
+    copy.set(b.subarray(off), 0);
+    this.frames[k] = copy;
+    return false;
+  }
+
+  private same(k: number, b: Uint8Array, off: number, len: number): boolean {
+    const f = this.frames[k] as Uint8Array;
+    for (let i = 0; i < len; i++) if (f[i] !== b[off + i]) return false;
+    return true;
+  }
+}
