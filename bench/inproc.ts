@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadConfigText, type SpaDoor } from '../src/config';
-import { decodeFrame, LinkType } from '../src/packet';
+import { decodeFrame, DuplicateFilter, LinkType } from '../src/packet';
 import { KnockEngine } from '../src/knock';
 import { buildSpaPacket, generateClientKey, keyringFor, ReplayCache, serverEntryOf, verifySpa } from '../src/spa';
 import type { Frame } from '../src/core';
@@ -108,9 +108,12 @@ function engineCases(): RateResult[] {
   for (let s = 0; s < 300000; s++) firsts.push(frame(base + s, 7000, false, at));
   const run = (name: string, frames: Frame[]): RateResult => {
     const engine = KnockEngine.fromConfig(cfg, { isLocal: () => true });
+    const dups = new DuplicateFilter();
     let now = 0;
     return rate(name, (i) => {
-      const d = decodeFrame(frames[i % frames.length] as Frame);
+      const frame = frames[i % frames.length] as Frame;
+      if (dups.isDuplicate(frame)) return 'duplicate';
+      const d = decodeFrame(frame);
       if (!d.ok) return d.reason;
       const out = engine.onKnock(d.value, (now += 0.001));
       return out.length ? (out[0] as { type: string }).type : 'none';

@@ -176,7 +176,8 @@ Over the wire in namespaces: not measured (the flood sender sends knocks, not SP
 
 ## 5. Knock engine throughput (in process, one core)
 
-\`decodeFrame\` + \`KnockEngine.onKnock\` on pre-built Ethernet frames, no capture, no nft.
+The daemon's per-frame path without capture and nft: \`DuplicateFilter\` + \`decodeFrame\` +
+\`KnockEngine.onKnock\` on pre-built Ethernet frames.
 
 ${rateTable(r.inproc.engine)}
 

@@ -7,8 +7,10 @@
  * A frame is a duplicate when its IP packet (from the IP header on, byte for byte) equals one of the
  * last RECENT frames' within WINDOW_MS. The copies of one packet arrive back to back in one softirq
  * run, so a short memory suffices even under a flood. A sender repeating a packet byte for byte
- * within a few milliseconds gains nothing by it: a knock repeat is ignored anyway and an SPA repeat
- * is a replay. Pure: time is the frame's capture time.
+ * within a few milliseconds is seen once: a knock repeat is a retransmit anyway and an SPA repeat
+ * a replay (the one exception, a sequence like `7000, 7000` sent from one socket within 5 ms, is in
+ * docs/knock-semantics.md). The capture (libpcap's `any`, cooked v1) does not say which interface a
+ * frame came from, so the bytes decide. Pure: time is the frame's capture time.
  */
 import type { Frame } from '../core';
 import { decodeLink, linkOffset } from './link';
@@ -31,9 +33,11 @@ export class DuplicateFilter {
     const off = linkOffset(link);
     if (off >= b.length) return false;
     const len = b.length - off;
-    // The hash only saves byte comparisons; a match is confirmed byte for byte.
+    // The hash only saves byte comparisons (a match is confirmed byte for byte), so the first 48
+    // bytes (IP header, ports, sequence number or the start of a payload) are enough to hash.
     let h = 0x811c9dc5;
-    for (let i = off; i < b.length; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+    const end = Math.min(b.length, off + 48);
+    for (let i = off; i < end; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
     h >>>= 0;
     const now = frame.at;
     for (let k = 0; k < RECENT; k++) {
@@ -48,7 +52,7 @@ export class DuplicateFilter {
     // A copy: capture buffers are reused for the next frame.
     const kept = this.frames[k];
     const copy = kept && kept.length >= len ? kept : new Uint8Array(Math.max(len, 128));
-    copy.set(b.subarray(off), 0);
+    for (let i = 0; i < len; i++) copy[i] = b[off + i] as number;
     this.frames[k] = copy;
     return false;
   }
