@@ -1,6 +1,7 @@
 /** `knockctl import-knockd FILE`: translate a knockd.conf into our config (YAML on stdout or -o FILE). */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { ConfigError, UsageError } from '../core';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../core';
+import { writeFileAtomicSync } from '../io/atomic-file';
 import { importKnockd } from '../config/knockd-import';
 
 export function importKnockdCommand(file: string, opts: { out?: string; force?: boolean }): number {
@@ -13,8 +14,7 @@ export function importKnockdCommand(file: string, opts: { out?: string; force?: 
   const r = importKnockd(text, file);
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
   if (opts.out) {
-    if (existsSync(opts.out) && !opts.force) throw new UsageError(`${opts.out} exists; pass --force to overwrite`);
-    writeFileSync(opts.out, r.yaml, { mode: 0o600 });
+    writeFileAtomicSync(opts.out, r.yaml, { mode: 0o600, force: opts.force === true });
     process.stderr.write(`wrote ${opts.out}; check it with: knockctl check-config -c ${opts.out}\n`);
   } else process.stdout.write(r.yaml);
   return 0;
