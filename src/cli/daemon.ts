@@ -49,8 +49,8 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
   if (!(await new Firewall(nft, config.table).exists())) throw notInstalled(config.table);
   const local = new LocalAddresses();
   const daemon = new Daemon({
-    capture: new PcapCapture({ interfaces: config.interfaces, bufferBytes: config.limits.captureBufferMiB << 20 }),
-    nft, clock: systemClock, log, isLocal: (a) => local.has(a),
+    capture: new PcapCapture({ interfaces: config.interfaces, ringPackets: config.limits.captureRing, onError: (e) => log.error({ event: 'internal-error', reason: `capture: ${e.message}` }, 'capture read failed; retrying in 1 s') }),
+    nft, probe: new NftProcess(), clock: systemClock, log, isLocal: (a) => local.has(a),
     store: new FsStateStore(config.stateDir),
     hooks: new ExecHookRunner(),
     files: {
@@ -131,7 +131,7 @@ function restartOnly(a: Config, b: Config): string[] {
   const same = (x: unknown, y: unknown): boolean => JSON.stringify(x) === JSON.stringify(y);
   const keys: [string, unknown, unknown][] = [
     ['interfaces', a.interfaces, b.interfaces], ['state_dir', a.stateDir, b.stateDir],
-    ['log_level', a.logLevel, b.logLevel], ['metrics', a.metrics, b.metrics], ['limits.max_replay', a.limits.maxReplay, b.limits.maxReplay], ['limits.capture_buffer', a.limits.captureBufferMiB, b.limits.captureBufferMiB],
+    ['log_level', a.logLevel, b.logLevel], ['metrics', a.metrics, b.metrics], ['limits.max_replay', a.limits.maxReplay, b.limits.maxReplay], ['limits.capture_ring', a.limits.captureRing, b.limits.captureRing],
   ];
   return keys.filter(([, x, y]) => !same(x, y)).map(([k]) => k);
 }

@@ -7,7 +7,7 @@ import { ConfigError, type ConfigIssue, type PortSpec } from '../core';
 import type { Config, KnockDoor, SpaDoor } from '../config';
 import { KnockEngine, OneTimeSource, parseConsumed, parseOneTimeSequences, parseSecret, rotatingSource, type SequenceSource } from '../knock';
 import { keyringFor, type SpaKeyring } from '../spa';
-import { buildCaptureFilter, captureSpecFromConfig } from '../packet';
+import { buildCaptureFilter, captureSpecFromConfig, snapLengthFor } from '../packet';
 
 export interface SpaEndpoint {
   readonly door: SpaDoor;
@@ -20,6 +20,8 @@ export interface Runtime {
   readonly spaByPort: ReadonlyMap<number, SpaEndpoint>;
   readonly oneTime: ReadonlyMap<string, OneTimeSource>;
   readonly filter: string;
+  /** Bytes of each packet the capture keeps: headers, plus the largest SPA datagram a door accepts. */
+  readonly snapLen: number;
   /** Longest SPA window in ms (the replay cache must keep nonces at least this long). */
   readonly spaWindowMs: number;
 }
@@ -88,5 +90,5 @@ export async function buildRuntime(cfg: Config, files: RuntimeFiles, isLocal: (d
   }
   const engine = KnockEngine.fromConfig(cfg, { isLocal, sources });
   const filter = buildCaptureFilter(captureSpecFromConfig(cfg, extra));
-  return { cfg, engine, spaByPort, oneTime, filter, spaWindowMs };
+  return { cfg, engine, spaByPort, oneTime, filter, snapLen: snapLengthFor(cfg), spaWindowMs };
 }
