@@ -2,8 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, UsageError, parseAddr, parsePortSpec, type PortSpec } from '../core';
 import { loadConfigText, type LoadedConfig } from '../config';
-import { NftProcess } from '../io/nft-runner';
-import { Firewall } from '../daemon';
+import type { Firewall } from '../daemon';
 
 export const DEFAULT_CONFIG = '/etc/knockctl/config.yaml';
 
@@ -24,8 +23,13 @@ export function readConfig(file: string): LoadedConfig {
   return loadConfigText(text, file);
 }
 
+/** Loaded on use: commands that only read the config (check-config, knock) skip the daemon's modules. */
 export function firewallFor(table: string): Firewall {
-  return new Firewall(new NftProcess(), table);
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { Firewall: Fw } = require('../daemon') as typeof import('../daemon');
+  const { NftProcess } = require('../io/nft-runner') as typeof import('../io/nft-runner');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return new Fw(new NftProcess(), table);
 }
 
 /** Parse `ADDR` for grant/revoke. */

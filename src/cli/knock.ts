@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { UsageError, formatKnockStep, type PortSpec } from '../core';
 import { KNOCK_USAGE, parseKnockArgs } from '../config/knock-args';
-import { deriveSequence, parseSecret, stepCounter } from '../knock';
+// The module, not the folder's index: a plain knock must not load the knock engine.
+import { deriveSequence, parseSecret, stepCounter } from '../knock/rotate';
 import { sendKnocks } from '../io/knock-sender';
-import { configPath, readConfig } from './context';
 
 const HELP = `${KNOCK_USAGE}
        knockctl knock [-d MS] [-4|-6] [-v] --door NAME --secret FILE [-c CONFIG] HOST
@@ -48,6 +48,9 @@ function splitOwn(argv: readonly string[]): { own: Record<string, string>; rest:
 
 function rotatingSteps(own: Record<string, string>): PortSpec[] {
   if (!own.secret) throw new UsageError('--door needs --secret FILE (the rotating door\'s shared secret)');
+  // Loaded only here: a plain knock must not pay for the config loader (yaml, ajv) at start-up.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { configPath, readConfig } = require('./context') as typeof import('./context');
   const { config } = readConfig(configPath(own.config));
   const d = config.doors.find((x) => x.name === own.door);
   if (!d || d.kind !== 'knock' || d.sequence.type !== 'rotate') throw new UsageError(`door "${own.door}" is not a rotating knock door in ${configPath(own.config)}`);

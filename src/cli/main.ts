@@ -2,16 +2,21 @@
 /** knockctl: the command table. Each subcommand lives in its own file; errors map to exit codes in exit.ts. */
 import { Command, CommanderError } from 'commander';
 import { runCommand, EXIT_USAGE } from './exit';
-import { checkConfig } from './check-config';
-import { installRuleset } from './install-ruleset';
-import { confirmPending, rollbackWorker } from './confirm';
-import { status } from './status';
-import { grant, revoke } from './grant';
-import { configPath, firewallFor, readConfig } from './context';
-import { daemonCommand } from './daemon';
-import { keygenCommand, spaCommand } from './spa';
-import { knockCommand } from './knock';
-import { importKnockdCommand } from './import-knockd';
+
+// Each subcommand's module is loaded when that subcommand runs: `knockctl knock` must not pay for
+// the daemon, ajv or yaml (start-up goal 150 ms, docs/BENCHMARKS.md). Add new commands the same way.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const checkConfigCmd = () => require('./check-config') as typeof import('./check-config');
+const installRulesetCmd = () => require('./install-ruleset') as typeof import('./install-ruleset');
+const confirmCmd = () => require('./confirm') as typeof import('./confirm');
+const statusCmd = () => require('./status') as typeof import('./status');
+const grantCmd = () => require('./grant') as typeof import('./grant');
+const contextMod = () => require('./context') as typeof import('./context');
+const daemonCmd = () => require('./daemon') as typeof import('./daemon');
+const spaCmd = () => require('./spa') as typeof import('./spa');
+const knockCmd = () => require('./knock') as typeof import('./knock');
+const importKnockdCmd = () => require('./import-knockd') as typeof import('./import-knockd');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const program = new Command();
 const debug = (): boolean => Boolean(program.opts().debug);
@@ -39,7 +44,7 @@ program
   .description('validate the config; print every problem with its path, or a one-line summary')
   .option('-c, --config <file>', CONFIG_HELP)
   .addHelpText('after', '\nExample:\n  knockctl check-config -c /etc/knockctl/config.yaml')
-  .action((o: { config?: string }) => run(() => checkConfig(o))());
+  .action((o: { config?: string }) => run(() => checkConfigCmd().checkConfig(o))());
 
 program
   .command('install-ruleset')
@@ -55,7 +60,7 @@ When run from an SSH session, your source address keeps access to the SSH port y
 Examples:
   sudo knockctl install-ruleset --dry-run
   sudo knockctl install-ruleset --confirm 60 && sudo knockctl confirm`)
-  .action((o) => run(() => installRuleset(o, __filename))());
+  .action((o) => run(() => installRulesetCmd().installRuleset(o, __filename))());
 
 program
   .command('confirm')
@@ -70,8 +75,9 @@ Example:
   sudo knockctl confirm`)
   .action((o: { config?: string }) =>
     run(() => {
+      const { configPath, readConfig } = contextMod();
       const { config } = readConfig(configPath(o.config));
-      if (!confirmPending(config.table)) {
+      if (!confirmCmd().confirmPending(config.table)) {
         process.stderr.write(`knockctl: no rollback pending for table inet ${config.table}\n`);
         return 1;
       }
@@ -92,6 +98,7 @@ Example:
   sudo systemctl stop knockctl && sudo knockctl uninstall-ruleset`)
   .action((o: { config?: string }) =>
     run(async () => {
+      const { configPath, firewallFor, readConfig } = contextMod();
       const { config } = readConfig(configPath(o.config));
       const existed = await firewallFor(config.table).uninstall();
       process.stdout.write(existed ? `deleted table inet ${config.table}\n` : `table inet ${config.table} was not installed; nothing to do\n`);
@@ -104,7 +111,7 @@ program
   .option('-c, --config <file>', CONFIG_HELP)
   .option('--json', 'stable machine-readable output')
   .addHelpText('after', '\nExamples:\n  sudo knockctl status\n  sudo knockctl status --json | jq \'.grants[] | .addr\'')
-  .action((o) => run(() => status(o))());
+  .action((o) => run(() => statusCmd().status(o))());
 
 program
   .command('grant')
@@ -115,7 +122,7 @@ program
   .option('-t, --timeout <duration>', 'how long (seconds, or 30s, 10m, 2h)', '3600')
   .option('--door <name>', 'name recorded as the element comment', 'manual')
   .addHelpText('after', '\nExample:\n  sudo knockctl grant 2001:db8::7 22/tcp 443/tcp --timeout 15m')
-  .action((addr: string, ports: string[], o) => run(() => grant(addr, ports, o))());
+  .action((addr: string, ports: string[], o) => run(() => grantCmd().grant(addr, ports, o))());
 
 program
   .command('revoke')
@@ -124,7 +131,7 @@ program
   .argument('[ports...]', 'services like 22/tcp (default: all)')
   .option('-c, --config <file>', CONFIG_HELP)
   .addHelpText('after', '\nExamples:\n  sudo knockctl revoke 192.0.2.7\n  sudo knockctl revoke 192.0.2.7 22/tcp')
-  .action((addr: string, ports: string[], o) => run(() => revoke(addr, ports, o))());
+  .action((addr: string, ports: string[], o) => run(() => grantCmd().revoke(addr, ports, o))());
 
 program
   .command('daemon')
@@ -136,7 +143,7 @@ Grants live in the kernel: stopping or killing the daemon closes nothing early a
 
 Example:
   sudo knockctl daemon -c /etc/knockctl/config.yaml | jq -r .msg`)
-  .action((o: { config?: string }) => run(() => daemonCommand(o))());
+  .action((o: { config?: string }) => run(() => daemonCmd().daemonCommand(o))());
 
 program
   .command('spa')
@@ -161,7 +168,7 @@ Examples:
   knockctl spa server.example -k ~/.config/knockctl/alice.key && ssh server.example
   knockctl spa myserver                  # everything from the client config's "myserver" stanza
   knockctl spa 192.0.2.10 -k alice.key -o 22/tcp -o 443/tcp -t 120`)
-  .action((host: string, o) => run(() => spaCommand(host, o))());
+  .action((host: string, o) => run(() => spaCmd().spaCommand(host, o))());
 
 program
   .command('knock')
@@ -170,7 +177,7 @@ program
   .allowUnknownOption()
   .allowExcessArguments()
   .argument('[args...]', 'knock [-u] [-d MS] [-4|-6] [-v] HOST PORT[:PROTO]...  (knockctl knock -h for more)')
-  .action((args: string[]) => run(() => knockCommand(args))());
+  .action((args: string[]) => run(() => knockCmd().knockCommand(args))());
 
 program
   .command('import-knockd')
@@ -184,7 +191,7 @@ revoke doors; anything else is kept as a hook and listed in a warning.
 
 Example:
   knockctl import-knockd /etc/knockd.conf -o /etc/knockctl/config.yaml && knockctl check-config`)
-  .action((file: string, o) => run(() => importKnockdCommand(file, o))());
+  .action((file: string, o) => run(() => importKnockdCmd().importKnockdCommand(file, o))());
 
 program
   .command('keygen')
@@ -197,13 +204,13 @@ program
 Examples:
   knockctl keygen --name alice --out ~/.config/knockctl/alice.key
   knockctl keygen --ed25519 --name bob`)
-  .action((o) => run(() => keygenCommand(o))());
+  .action((o) => run(() => spaCmd().keygenCommand(o))());
 
 program
   .command('__rollback', { hidden: true })
   .argument('<table>')
   .argument('<token>')
-  .action((table: string, token: string) => run(() => rollbackWorker(table, token))());
+  .action((table: string, token: string) => run(() => confirmCmd().rollbackWorker(table, token))());
 
 // `knockctl --help | head`: a closed pipe is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
