@@ -8,13 +8,14 @@ import type { Config } from '../config';
 import { createLogger } from '../log';
 import { NftProcess } from '../io/nft-runner';
 import { NftLib } from '../io/nft-lib';
+import { LazyNft } from '../io/nft-lazy';
 import { PcapCapture } from '../io/pcap-capture';
 import { LocalAddresses } from '../io/local-addresses';
 import { FsStateStore } from '../io/state-store';
 import { ExecHookRunner } from '../io/hook-runner';
 import { Daemon, Firewall, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
-import { startMetricsServer, type MetricsServer } from './metrics';
+import type { MetricsServer } from './metrics';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
@@ -41,16 +42,22 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
   const log = createLogger({ level: config.logLevel });
   for (const w of warnings) log.warn({ event: 'config-warning', path: w.path, reason: w.message }, w.message);
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
-  // In process through libnftables when it loads (a grant costs ~0.05 ms instead of a ~3 ms process);
-  // KNOCKCTL_NFT=process forces the nft binary (debugging, and tests that break the binary on purpose).
-  const lib = process.env.KNOCKCTL_NFT === 'process' ? { reason: 'KNOCKCTL_NFT=process' } : NftLib.open();
-  const nft = lib.runner ?? new NftProcess();
-  log.info({ event: 'nft-transport', nft: lib.runner ? 'libnftables' : 'nft process', reason: lib.reason }, `nft transport: ${lib.runner ? 'libnftables in process' : `nft process (${lib.reason ?? ''})`}`);
-  if (!(await new Firewall(nft, config.table).exists())) throw notInstalled(config.table);
+  // In process through libnftables when it loads (a grant costs ~0.05 ms instead of a ~3 ms process),
+  // loaded on the first grant so an idle daemon does not carry it; KNOCKCTL_NFT=process forces the
+  // nft binary (debugging, and tests that break the binary on purpose). The health check's listings
+  // go through the nft process (`probe`): a listing in process would block the event loop.
+  const forced = process.env.KNOCKCTL_NFT === 'process';
+  const nft = new LazyNft({
+    open: () => (forced ? { reason: 'KNOCKCTL_NFT=process' } : NftLib.open()),
+    fallback: () => new NftProcess(),
+    onChosen: (transport, reason) => log.info({ event: 'nft-transport', nft: transport, reason }, `nft transport: ${transport === 'libnftables' ? 'libnftables in process' : `nft process (${reason ?? ''})`}`),
+  });
+  const probe = new NftProcess();
+  if (!(await new Firewall(nft, config.table, probe).exists())) throw notInstalled(config.table);
   const local = new LocalAddresses();
   const daemon = new Daemon({
     capture: new PcapCapture({ interfaces: config.interfaces, ringPackets: config.limits.captureRing, onError: (e) => log.error({ event: 'internal-error', reason: `capture: ${e.message}` }, 'capture read failed; retrying in 1 s') }),
-    nft, probe: new NftProcess(), clock: systemClock, log, isLocal: (a) => local.has(a),
+    nft, probe, clock: systemClock, log, isLocal: (a) => local.has(a),
     store: new FsStateStore(config.stateDir),
     hooks: new ExecHookRunner(),
     files: {
@@ -83,6 +90,9 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
   let metrics: MetricsServer | undefined;
   if (config.metrics) {
     const snapshot = () => ({ stats: daemon.stats, ctx: { table: daemon.runtime.cfg.table, doors: daemon.runtime.cfg.doors.length } });
+    // Loaded only when configured: node:http alone adds ~3 MB to an idle daemon.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startMetricsServer } = require('./metrics') as typeof import('./metrics');
     metrics = await startMetricsServer(config.metrics.listen, snapshot, log).catch((e: Error) => {
       log.error({ event: 'metrics', listen: config.metrics?.listen, reason: e.message }, 'cannot serve metrics');
       return undefined;

@@ -255,7 +255,7 @@ export function normalizeConfig(raw: Raw): { config?: Config; issues: Issue[]; w
     limits: {
       maxSources: (limits.max_sources as number | undefined) ?? 100000,
       maxReplay: (limits.max_replay as number | undefined) ?? 1000000,
-      captureRing: (limits.capture_ring as number | undefined) ?? 8192,
+      captureRing: (limits.capture_ring as number | undefined) ?? 4096,
     },
     onRulesetMissing: (raw.on_ruleset_missing as 'reinstall' | 'log' | undefined) ?? 'reinstall',
     base: { policy, allow, icmp: (base.icmp as boolean | undefined) ?? true, allowFrom: ctx.cidrs(base.allow_from, ['base', 'allow_from']) ?? [] },

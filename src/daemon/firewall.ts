@@ -8,8 +8,9 @@ import { ACCESS_SETS, CHAIN, buildGrantBatch, buildRevokeBatch, buildRuleset, bu
 
 export class Firewall {
   /**
-   * `probe` runs the health check's listings; the daemon passes the nft process there, so a listing
-   * never blocks its event loop (libnftables runs in the caller's thread). Default: `nft`.
+   * `probe` runs every listing (health, existence, the grants read back for a reinstall); the daemon
+   * passes the nft process there, so a listing never blocks its event loop (libnftables runs in the
+   * caller's thread, and listing 60,000 grants takes ~2 s). Default: `nft`.
    */
   constructor(
     private readonly nft: NftRunner,
@@ -23,13 +24,13 @@ export class Firewall {
    * neither. Other failures (no nft, no permission) are thrown.
    */
   async exists(): Promise<boolean> {
-    return (await this.structure(this.nft)).exists;
+    return (await this.structure(this.probe)).exists;
   }
 
   /** Every element of our access sets, as the kernel has them now; [] when the table is missing. */
   async readAccess(): Promise<AccessEntry[]> {
     try {
-      return parseAccessEntries(await this.nft.list(['table', 'inet', this.table], `read table inet ${this.table}`));
+      return parseAccessEntries(await this.probe.list(['table', 'inet', this.table], `read table inet ${this.table}`));
     } catch (e) {
       if (e instanceof NftError && e.code === 'ERR_NFT_NOT_FOUND') return [];
       throw e;

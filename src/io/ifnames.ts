@@ -6,6 +6,8 @@
  * interface per second at most.
  */
 
+import { koffi } from './koffi';
+
 /** Longest cache life of one name. */
 export const MAX_AGE_MS = 1000;
 /** An index the kernel no longer knows (interface deleted before we looked). */
@@ -38,9 +40,7 @@ let libcLookup: IndexToName | undefined;
 /** if_indextoname(3) through koffi (loaded with libpcap anyway). */
 export function systemIndexToName(): IndexToName {
   if (libcLookup) return libcLookup;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const koffi = require('koffi') as { load(n: string): { func(s: string): (...a: unknown[]) => unknown } };
-  const fn = koffi.load('libc.so.6').func('void *if_indextoname(unsigned int ifindex, void *ifname)');
+  const fn = koffi().load('libc.so.6').func('void *if_indextoname(unsigned int ifindex, void *ifname)');
   const buf = Buffer.alloc(16);
   libcLookup = (ifindex) => {
     buf.fill(0);

@@ -9,6 +9,7 @@
  */
 import { NftError, type NftBatch, type NftRunner } from '../core';
 import { nftFailure } from './nft-runner';
+import { koffi } from './koffi';
 
 /** NFT_CTX_OUTPUT_JSON and NFT_CTX_OUTPUT_TERSE in libnftables' output flags (nftables/libnftables.h). */
 const OUTPUT_JSON = 1 << 4;
@@ -25,9 +26,7 @@ interface Lib {
 
 function load(): Lib {
   // Loaded here, not at import time: a host without koffi or libnftables still has NftProcess.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const koffi = require('koffi') as { load(name: string): { func(sig: string): (...a: unknown[]) => unknown } };
-  const lib = koffi.load('libnftables.so.1');
+  const lib = koffi().load('libnftables.so.1');
   const ctxNew = lib.func('void *nft_ctx_new(uint32_t flags)');
   const setFlags = lib.func('void nft_ctx_output_set_flags(void *ctx, uint32_t flags)');
   const bufferOut = lib.func('int nft_ctx_buffer_output(void *ctx)');

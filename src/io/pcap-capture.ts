@@ -40,7 +40,7 @@ export interface PcapCaptureOptions {
   readonly onError?: (err: Error) => void;
 }
 
-export const DEFAULT_RING_PACKETS = 8192;
+export const DEFAULT_RING_PACKETS = 4096;
 /** Headers only (packet/capture-size.ts HEADER_BUDGET): what a caller that names no snap length gets. */
 const DEFAULT_SNAP_LEN = 160;
 /** The cooked v2 header: protocol 2, reserved 2, ifindex 4, hatype 2, pkttype 1, halen 1, address 8. */

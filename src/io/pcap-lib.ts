@@ -8,6 +8,7 @@
  * and the kernel's drop counters. Loaded lazily, on the first open.
  */
 import { CaptureError } from '../core';
+import { koffi as loadKoffi, type Koffi } from './koffi';
 
 /** DLT_LINUX_SLL2: protocol 2, reserved 2, ifindex 4 (network order), hatype 2, pkttype 1, halen 1, addr 8. */
 export const DLT_LINUX_SLL2 = 276;
@@ -17,17 +18,7 @@ const BPF_PROGRAM_SIZE = 16;
 /** struct pcap_pkthdr on LP64: struct timeval (tv_sec 8, tv_usec 8), caplen u32, len u32. */
 export const PKTHDR_CAPLEN = 16;
 
-type Fn = ((...a: unknown[]) => unknown) & { async: (...a: unknown[]) => void };
-
-interface Koffi {
-  load(name: string): { func(sig: string): Fn };
-  proto(sig: string): unknown;
-  pointer(t: unknown): unknown;
-  register(fn: (...a: unknown[]) => void, type: unknown): unknown;
-  unregister(cb: unknown): void;
-  decode(ptr: unknown, offset: number, type: string): unknown;
-  view(ptr: unknown, len: number): ArrayBuffer;
-}
+type Fn = ReturnType<ReturnType<Koffi['load']>['func']>;
 
 export interface Libpcap {
   readonly koffi: Koffi;
@@ -66,8 +57,7 @@ export function libpcap(): Libpcap {
   let pcap: ReturnType<Koffi['load']>;
   let libc: ReturnType<Koffi['load']>;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    koffi = require('koffi') as Koffi;
+    koffi = loadKoffi();
     pcap = koffi.load('libpcap.so.0.8');
     libc = koffi.load('libc.so.6');
   } catch (e) {
