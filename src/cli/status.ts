@@ -14,6 +14,8 @@ export interface StatusOptions {
 export interface Counters {
   packets: number;
   duplicates: number;
+  /** Packets the kernel dropped because the capture ring was full (`limits.capture_ring`). */
+  capture_dropped: number;
   knocks: number;
   knock_successes: number;
   knock_resets: Record<string, number>;
@@ -46,7 +48,7 @@ export const STALE_AFTER_SEC = 30;
 export function countersOf(stats: DaemonStats): Counters {
   const s: DaemonStats = { ...newStats(stats.startedAt), ...stats };
   return {
-    packets: s.packets, duplicates: s.duplicates, knocks: s.knocks, knock_successes: s.knockSuccesses, knock_resets: { ...s.knockResets },
+    packets: s.packets, duplicates: s.duplicates, capture_dropped: s.captureDropped, knocks: s.knocks, knock_successes: s.knockSuccesses, knock_resets: { ...s.knockResets },
     evictions: s.evictions, grants: s.grants, revokes: s.revokes, spa_accepted: s.spaAccepted,
     spa_rejected: { ...s.spaRejected }, decode_errors: { ...s.decodeErrors }, nft_failures: s.nftFailures,
     hook_failures: s.hookFailures, internal_errors: s.internalErrors,
