@@ -18,7 +18,7 @@ import {
   resetAddressPools, SERVER_IF, TABLE, useAddressPool, type FloodStep, type Keeper,
 } from './net';
 import { install, SEQ_TIMEOUT, startKnockd, startOurs, stop } from './keepers';
-import { renderReport, type Results, type KeeperResults } from './report';
+import { renderReport, type Results, type KeeperResults, type LoopWindow } from './report';
 
 export { DAEMON_NODE_FLAGS } from './keepers';
 
@@ -195,7 +195,6 @@ const SECTIONS: Section[] = [
       const lab = await ctx.freshLab();
       const probe = join(ctx.dir, 'loop.json');
       const ours = await startOurs(lab, ctx.cfg, { loopProbe: probe });
-      await fillGrants(lab, ctx.params.loopGrants);
       const read = async (): Promise<{ p50: number; p99: number; max: number; samples: number }> => {
         rmSync(probe, { force: true });
         process.kill(ours.pid, 'SIGUSR2');
@@ -208,13 +207,20 @@ const SECTIONS: Section[] = [
         }
         throw new Error('the event-loop probe did not answer');
       };
-      await read(); // start: a histogram of the window below only
-      const t0 = Date.now();
-      const knock = await latencyRuns(lab, ctx.sender, Math.min(ctx.params.lat, 10), () => KNOCKS);
-      await sleep(Math.max(0, ctx.params.loopSec * 1000 - (Date.now() - t0)));
-      const loop = await read();
-      const rulesChecks = ours.log?.count('ruleset-missing') ?? 0;
-      ctx.results.loop = { grants: ctx.params.loopGrants, seconds: (Date.now() - t0) / 1000, ...loop, knock, rulesetProblems: rulesChecks };
+      // Two windows of the same length and the same knocks: empty sets, then a full one. The
+      // difference is what the grants cost the loop; the rest is this machine's other load.
+      const window = async (): Promise<LoopWindow> => {
+        await read(); // a histogram of this window only
+        const t0 = Date.now();
+        const knock = await latencyRuns(lab, ctx.sender, Math.min(ctx.params.lat, 10), () => KNOCKS);
+        await sleep(Math.max(0, ctx.params.loopSec * 1000 - (Date.now() - t0)));
+        return { ...(await read()), seconds: (Date.now() - t0) / 1000, knock };
+      };
+      const empty = await window();
+      await flushGrants(lab);
+      await fillGrants(lab, ctx.params.loopGrants);
+      const full = await window();
+      ctx.results.loop = { grants: ctx.params.loopGrants, resolutionMs: 10, empty, full, rulesetProblems: ours.log?.count('ruleset-missing') ?? 0 };
       ctx.serviceAlive(lab, 'event loop');
       await stop(ours);
       await lab.down();

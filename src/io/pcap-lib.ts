@@ -45,6 +45,8 @@ export interface Libpcap {
   eventfd(init: number, flags: number): number;
   write(fd: number, buf: Buffer, n: number): number;
   read(fd: number, buf: Buffer, n: number): number;
+  /** memcpy(3) from a C pointer into a Buffer. */
+  copy(dst: Buffer, src: unknown, n: number): unknown;
   closeFd(fd: number): number;
 }
 
@@ -89,6 +91,7 @@ export function libpcap(): Libpcap {
     eventfd: libc.func('int eventfd(unsigned int initval, int flags)') as Libpcap['eventfd'],
     write: libc.func('long write(int fd, void *buf, unsigned long count)') as Libpcap['write'],
     read: libc.func('long read(int fd, void *buf, unsigned long count)') as Libpcap['read'],
+    copy: libc.func('void *memcpy(void *dst, void *src, unsigned long n)') as Libpcap['copy'],
     closeFd: libc.func('int close(int fd)') as Libpcap['closeFd'],
   };
   return loaded;

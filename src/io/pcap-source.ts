@@ -4,10 +4,13 @@
  * call), and the packets are then read on the main thread, non-blocking, in batches. An eventfd in
  * the same poll wakes it for close.
  *
- * Why this shape (measured on the 2-core test machine, see docs/BENCHMARKS.md): a koffi callback per
- * packet from pcap_dispatch costs about a microsecond, the async poll round trip tens of
- * microseconds once per batch, not per packet. A worker thread would cost a second V8 heap (~10 MB
- * idle); a blocking pcap call on the main thread would stall timers and nft replies.
+ * Why this shape (measured on the 2-core test machine, loaded): the async poll round trip costs tens
+ * of microseconds once per batch, not per packet. Per packet, pcap_dispatch calls back into
+ * JavaScript once; the callback reads the captured length with koffi.decode and copies the bytes
+ * with memcpy into one reused Buffer (~1-3 µs together), where wrapping the C memory with
+ * koffi.view costs ~4-5 µs per view (an external ArrayBuffer each time: ~9 µs a packet with two,
+ * measured). A worker thread would cost a second V8 heap (~10 MB idle); a blocking pcap call on the
+ * main thread would stall timers and nft replies.
  * One thread-pool thread stays parked in poll(2) while the daemon runs (libuv has 4 by default).
  */
 import { CaptureError } from '../core';
@@ -38,6 +41,8 @@ export class PcapSource implements PacketSource {
   private readonly pollfds = Buffer.alloc(16);
   private readonly counter = Buffer.alloc(8);
   private readonly cb: unknown;
+  /** Each packet is copied here (the snap length bounds it) and handed on as a view of it. */
+  private readonly frame: Buffer;
   private onPacket: ((data: Uint8Array, atMs: number) => void) | undefined;
   private closed = false;
 
@@ -55,12 +60,14 @@ export class PcapSource implements PacketSource {
     this.pollfds.writeInt32LE(this.wakeFd, 8);
     this.pollfds.writeInt16LE(POLLIN, 12);
     const k = this.lib.koffi;
+    const frame = Buffer.alloc(opts.snapLen);
+    this.frame = frame;
     this.cb = k.register((_user: unknown, hdr: unknown, bytes: unknown) => {
-      // pcap_pkthdr: tv_sec, tv_usec (8 bytes each on LP64), caplen.
-      const h = new Uint32Array(k.view(hdr, 24));
-      const caplen = h[PKTHDR_CAPLEN / 4] as number;
-      const at = (h[0] as number) * 1000 + (h[1] as number) * 4294967296000 + Math.floor((h[2] as number) / 1000);
-      this.onPacket?.(new Uint8Array(k.view(bytes, caplen)), at);
+      // pcap_pkthdr on LP64: tv_sec (8), tv_usec (8), caplen (4). tv_sec's low 32 bits last until 2106.
+      const caplen = Math.min(k.decode(hdr, PKTHDR_CAPLEN, 'uint32_t') as number, frame.length);
+      const at = (k.decode(hdr, 0, 'uint32_t') as number) * 1000 + Math.floor((k.decode(hdr, 8, 'uint32_t') as number) / 1000);
+      this.lib.copy(frame, bytes, caplen);
+      this.onPacket?.(frame.subarray(0, caplen), at);
     }, this.lib.handlerType);
   }
 
