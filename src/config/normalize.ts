@@ -4,7 +4,7 @@
  */
 import {
   type Cidr, type PortSpec, type ConfigIssue, parseCidr, parseDuration, parsePortSpec, parseKnockStep, parseTcpFlags,
-  formatKnockStep, formatPortSpec,
+  formatKnockStep, formatPortSpec, DURATION_HINT,
 } from '../core';
 import type { Config, Door, DoorHooks, KnockDoor, SpaClient, SpaDoor, LogLevel, RotatingSequence, StaticSequence } from './types';
 
@@ -29,7 +29,7 @@ class Ctx {
     if (v === undefined) return dflt;
     const n = parseDuration(v as number | string);
     if (n === undefined) {
-      this.err(segs, `${JSON.stringify(v)} is not a duration (seconds, or a number with s, m, h or d)`);
+      this.err(segs, `${JSON.stringify(v)} is not ${DURATION_HINT}`);
       return dflt;
     }
     if (n < min) this.err(segs, `${JSON.stringify(v)} is too short: at least ${min} second${min === 1 ? '' : 's'}`);
