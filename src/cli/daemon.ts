@@ -1,7 +1,6 @@
 /** `knockctl daemon`: the composition root of the running daemon (systemd runs exactly this). */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, type Clock } from '../core';
 import type { Config } from '../config';
@@ -12,6 +11,7 @@ import { PcapCapture } from '../io/pcap-capture';
 import { LocalAddresses } from '../io/local-addresses';
 import { FsStateStore } from '../io/state-store';
 import { ExecHookRunner } from '../io/hook-runner';
+import { FsRuntimeFiles } from '../io/runtime-files';
 import { Daemon, Firewall, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
 import { startMetricsServer, type MetricsServer } from './metrics';
@@ -53,16 +53,7 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
     nft, clock: systemClock, log, isLocal: (a) => local.has(a),
     store: new FsStateStore(config.stateDir),
     hooks: new ExecHookRunner(),
-    files: {
-      readFile: async (p) => {
-        try {
-          return new Uint8Array(await readFile(p));
-        } catch (e) {
-          throw new Error(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-        }
-      },
-      readConsumed: async (door) => readFile(join(config.stateDir, `onetime-${door}.consumed`), 'utf8').catch(() => undefined),
-    },
+    files: new FsRuntimeFiles(file),
     onStats: (stats, rt) => status(stats, rt),
   });
   // A full or read-only state_dir must not stop the daemon: knocks still work, SPA fails closed.

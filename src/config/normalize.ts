@@ -228,8 +228,15 @@ function crossChecks(ctx: Ctx, doors: Door[], allow: PortSpec[], policy: string)
   if (policy === 'guard' && allow.length > 0) ctx.err(['base', 'allow'], 'has no effect with policy: guard (guard mode never accepts, it only drops unknocked access to doors\' open ports); remove it');
 }
 
+/** The schema admits `127.0.0.1:99999`; a port outside 1-65535 could only fail at start. */
+function metricsListen(ctx: Ctx, listen: string): void {
+  if (listen.startsWith('unix:')) return;
+  const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
+  if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) ctx.err(['metrics', 'listen'], `${JSON.stringify(listen)}: ${port} is not a port 1-65535`);
+}
+
 /** Normalize schema-valid raw data. Returns the config, or the issues found (as path segments). */
-export function normalizeConfig(raw: Raw): { config?: Config; issues: Issue[]; warnings: Issue[] } {
+export function normalizeConfig(raw: Raw): { config?: Config; partial: Config; issues: Issue[]; warnings: Issue[] } {
   const ctx = new Ctx();
   const base = (raw.base as Raw | undefined) ?? {};
   const limits = (raw.limits as Raw | undefined) ?? {};
@@ -237,6 +244,7 @@ export function normalizeConfig(raw: Raw): { config?: Config; issues: Issue[]; w
   const policy = (base.policy as 'drop' | 'guard' | undefined) ?? 'drop';
   const doors = Object.entries((raw.doors as Record<string, Raw> | undefined) ?? {}).map(([n, d]) => door(ctx, n, d));
   crossChecks(ctx, doors, allow, policy);
+  if (raw.metrics) metricsListen(ctx, String((raw.metrics as Raw).listen));
   const config: Config = {
     table: (raw.table as string | undefined) ?? 'knockctl',
     interfaces: (raw.interfaces as string[] | undefined) ?? ['any'],
@@ -252,5 +260,5 @@ export function normalizeConfig(raw: Raw): { config?: Config; issues: Issue[]; w
     ...(raw.metrics ? { metrics: { listen: String((raw.metrics as Raw).listen) } } : {}),
     doors,
   };
-  return ctx.issues.length > 0 ? { issues: ctx.issues, warnings: ctx.warnings } : { config, issues: [], warnings: ctx.warnings };
+  return ctx.issues.length > 0 ? { partial: config, issues: ctx.issues, warnings: ctx.warnings } : { config, partial: config, issues: [], warnings: ctx.warnings };
 }

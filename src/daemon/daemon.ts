@@ -13,7 +13,7 @@ import { ReplayCache, verifySpa } from '../spa';
 import type { HookRunner } from '../io/hook-runner';
 import { Firewall } from './firewall';
 import { Actions } from './actions';
-import { buildRuntime, consumedFileOf, type Runtime, type RuntimeFiles, type SpaEndpoint } from './runtime';
+import { buildRuntime, ONE_TIME_RECORD, type Runtime, type RuntimeFiles, type SpaEndpoint } from './runtime';
 import { bump, newStats, type DaemonStats } from './stats';
 import { RateLimit } from './rate-limit';
 
@@ -69,7 +69,7 @@ export class Daemon {
 
   /** Build the runtime, load the replay state, start capturing. Throws ConfigError/CaptureError. */
   async start(cfg: Config): Promise<void> {
-    this.rt = await buildRuntime(cfg, this.deps.files, this.deps.isLocal);
+    this.rt = await this.build(cfg);
     this.firewall = new Firewall(this.deps.nft, cfg.table);
     await this.loadReplay(cfg);
     await this.deps.capture.start(this.rt.filter, (f) => this.onFrame(f));
@@ -82,7 +82,7 @@ export class Daemon {
   /** Swap in a new config; on failure the old one keeps running and the errors are logged. */
   async reload(cfg: Config): Promise<boolean> {
     try {
-      const rt = await buildRuntime(cfg, this.deps.files, this.deps.isLocal);
+      const rt = await this.build(cfg);
       if (rt.filter !== this.rt.filter) await this.deps.capture.setFilter(rt.filter);
       this.rt = rt;
       this.firewall = new Firewall(this.deps.nft, cfg.table);
@@ -94,6 +94,13 @@ export class Daemon {
       this.deps.log.error({ event: 'reload-failed', issues }, 'reload failed; the previous config keeps running');
       return false;
     }
+  }
+
+  /** The runtime for `cfg` (the checks check-config runs too); its warnings are logged. */
+  private async build(cfg: Config): Promise<Runtime> {
+    const { runtime, warnings } = await buildRuntime(cfg, this.deps.files, this.deps.store, this.deps.isLocal);
+    for (const w of warnings) this.deps.log.warn({ event: 'config-warning', path: w.path, reason: w.message }, w.message);
+    return runtime;
   }
 
   /** Stop capturing and apply what is queued. Grants stay in the kernel and expire there. */
@@ -177,7 +184,7 @@ export class Daemon {
     if (!door) return;
     if (this.rt.oneTime.has(o.door)) {
       try {
-        await this.deps.store.append(consumedFileOf(o.door), Buffer.from(formatConsumed(o.door, o.sequence)));
+        await this.deps.store.append(ONE_TIME_RECORD, Buffer.from(formatConsumed(o.sequence)));
       } catch (e) {
         this.deps.log.error({ event: 'grant-failed', door: o.door, src: o.src, reason: `cannot record the used one-time sequence: ${(e as Error).message}` }, 'not granted (fail closed)');
         return;

@@ -34,7 +34,6 @@ function setup(text = CFG) {
       if (p.startsWith('/nonexistent/')) throw new Error(`cannot read ${p}: ENOENT`);
       return new Uint8Array();
     },
-    readConsumed: async () => undefined,
   };
   const timers: number[] = [];
   // Retry pauses run at once, and are recorded, so the backoff is checked without sleeping.
