@@ -35,9 +35,15 @@ function notifyReady(): void {
   child.on('error', () => undefined);
 }
 
-export async function daemonCommand(opts: { config?: string }): Promise<number> {
+/** The config as the daemon runs it: `-D` forces log_level debug, also across reloads. */
+function loadFor(file: string, opts: { debug?: boolean }): ReturnType<typeof readConfig> {
+  const loaded = readConfig(file);
+  return opts.debug ? { ...loaded, config: { ...loaded.config, logLevel: 'debug' } } : loaded;
+}
+
+export async function daemonCommand(opts: { config?: string; debug?: boolean }): Promise<number> {
   const file = configPath(opts.config);
-  const { config, warnings } = readConfig(file);
+  const { config, warnings } = loadFor(file, opts);
   const log = createLogger({ level: config.logLevel });
   for (const w of warnings) log.warn({ event: 'config-warning', path: w.path, reason: w.message }, w.message);
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
@@ -84,7 +90,7 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
     process.on('SIGHUP', () => {
       let next;
       try {
-        next = readConfig(file).config;
+        next = loadFor(file, opts).config;
       } catch (e) {
         const issues = e instanceof ConfigError ? e.issues : [{ path: '', message: (e as Error).message }];
         log.error({ event: 'reload-failed', issues }, 'new config rejected; the previous config keeps running');

@@ -4,7 +4,7 @@
  * whose knocks are derived here from the door's parameters in the config file.
  */
 import { readFileSync } from 'node:fs';
-import { UsageError, formatKnockStep, type PortSpec } from '../core';
+import { UsageError, VERSION, formatKnockStep, type PortSpec } from '../core';
 import { KNOCK_USAGE, parseKnockArgs } from '../config/knock-args';
 import { deriveSequence, parseSecret, stepCounter } from '../knock';
 import { sendKnocks } from '../io/knock-sender';
@@ -73,7 +73,7 @@ export async function knockCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (parsed.value.action === 'version') {
-    process.stdout.write('knockctl knock (nftknock) 0.1.0\n');
+    process.stdout.write(`knockctl knock (nftknock) ${VERSION}\n`);
     return 0;
   }
   const args = parsed.value;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** knockctl: the command table. Each subcommand lives in its own file; errors map to exit codes in exit.ts. */
 import { Command, CommanderError } from 'commander';
+import { VERSION } from '../core';
 import { runCommand, EXIT_USAGE } from './exit';
 import { checkConfig } from './check-config';
 import { installRuleset } from './install-ruleset';
@@ -21,6 +22,7 @@ const CONFIG_HELP = `config file (default: $KNOCKCTL_CONFIG or /etc/knockctl/con
 program
   .name('knockctl')
   .description('nftables-native port knocking and Single Packet Authorization')
+  .version(`knockctl (nftknock) ${VERSION}`, '-V, --version', 'print the version and exit')
   .option('--debug', 'show stack traces on errors')
   .showHelpAfterError()
   .exitOverride()
@@ -130,13 +132,17 @@ program
   .command('daemon')
   .description('run the daemon in the foreground (systemd runs exactly this); SIGHUP reloads, SIGTERM stops')
   .option('-c, --config <file>', CONFIG_HELP)
+  .option('-D, --debug', 'log at debug level whatever log_level says: why each knock was ignored or reset, each SPA refusal (like knockd -D)')
   .addHelpText('after', `
 The ruleset must be installed first (knockctl install-ruleset). Logs are JSON lines on stdout.
 Grants live in the kernel: stopping or killing the daemon closes nothing early and opens nothing.
 
-Example:
-  sudo knockctl daemon -c /etc/knockctl/config.yaml | jq -r .msg`)
-  .action((o: { config?: string }) => run(() => daemonCommand(o))());
+Examples:
+  sudo knockctl daemon -c /etc/knockctl/config.yaml | jq -r .msg
+  sudo systemctl stop knockctl && sudo knockctl daemon -D | jq -c 'select(.event=="knock-ignored" or .event=="spa-reject")'`)
+  // `daemon --debug` lands in the program's own --debug (commander gives a shared long name to the
+  // program): it means debug logging here too.
+  .action((o: { config?: string; debug?: boolean }) => run(() => daemonCommand({ ...o, debug: o.debug === true || debug() }))());
 
 program
   .command('spa')

@@ -45,6 +45,8 @@ export class Daemon {
   private expiryAt = Infinity;
   private housekeeping: NodeJS.Timeout | undefined;
   private readonly logLimit = new RateLimit(20, 1000);
+  /** Debug lines have their own budget, so they never crowd out the stage and reset lines. */
+  private readonly debugLimit = new RateLimit(50, 1000);
   private readonly dups = new DuplicateFilter();
   private suppressed = 0;
   /** One ruleset check or reinstall at a time; grants failing together share it. */
@@ -171,6 +173,9 @@ export class Daemon {
         bump(this.stats.knockResets, o.reason);
         if (o.reason === 'evicted') this.stats.evictions++;
         else if (this.limited()) log.info({ event: 'knock-reset', door: o.door, src: o.src, stage: o.stage, reason: o.reason }, `${o.door}: ${o.src}: attempt reset (${o.reason})`);
+      } else if (o.type === 'ignored') {
+        // Only an engine built for log_level debug reports these (daemon -D, like knockd -D).
+        if (this.limited(this.debugLimit)) log.debug({ event: 'knock-ignored', door: o.door, src: o.src, reason: o.reason, detail: o.detail }, `${o.door ?? '-'}: ${o.src}: ${o.detail} ignored (${o.reason})`);
       } else {
         this.stats.knockSuccesses++;
         log.info({ event: 'knock-success', door: o.door, src: o.src, action: o.action }, `${o.door}: ${o.src}: sequence complete`);
@@ -227,8 +232,8 @@ export class Daemon {
     );
   }
 
-  private limited(): boolean {
-    if (this.logLimit.take(this.deps.clock.monotonic())) return true;
+  private limited(limit = this.logLimit): boolean {
+    if (limit.take(this.deps.clock.monotonic())) return true;
     this.suppressed++;
     return false;
   }

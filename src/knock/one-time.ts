@@ -97,19 +97,20 @@ export function parseConsumed(text: string): { keys: Set<string>; skipped: numbe
 export class OneTimeSource implements SequenceSource {
   private readonly consumed: Set<string>;
   private readonly stepKeys = new Set<number>();
-  private readonly keyed: readonly { readonly key: string; readonly steps: Sequence }[];
+  private readonly keyed: readonly { readonly key: string; readonly steps: Sequence; readonly line: number }[];
   private valid: readonly Sequence[] = [];
 
   constructor(readonly door: string, lines: readonly OneTimeLine[], consumed: ReadonlySet<string>) {
     this.consumed = new Set(consumed);
     for (const l of lines) for (const s of l.steps) this.stepKeys.add(stepKey(s.port, s.proto));
-    this.keyed = lines.map((l) => ({ key: consumedKey(l.steps), steps: l.steps }));
+    this.keyed = lines.map((l) => ({ key: consumedKey(l.steps), steps: l.steps, line: l.line }));
     this.refresh();
   }
 
-  /** Whether `seq` is one of this door's sequences that was used already. */
-  isUsed(seq: Sequence): boolean {
-    return this.consumed.has(consumedKey(seq)) && this.keyed.some((l) => l.key === consumedKey(seq));
+  /** Debug: a knock that starts only sequences used already. */
+  explain(step: KnockStep): { reason: 'used-one-time'; detail: string } | undefined {
+    const used = this.keyed.find((l) => this.consumed.has(l.key) && l.steps[0]?.port === step.port && l.steps[0]?.proto === step.proto);
+    return used ? { reason: 'used-one-time', detail: `${step.port}/${step.proto} starts a sequence used already (line ${used.line})` } : undefined;
   }
 
   /** Sequences still valid, in file order. */

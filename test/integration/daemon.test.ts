@@ -4,7 +4,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { knockdKnock, upLab, Lab, KNOCKCTL, skipReason, sleep, type Host } from './support/lab';
 import { scratch, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
@@ -162,4 +162,23 @@ doors:
   await knock(l, a, l.server.ip4, '7401', '7402:udp');
   await granted(d, a.ip4);
   assert.equal(await l.connects(a, l.server.ip4, 22), true);
+  // Renaming the door (and reordering its file) does not make used sequences valid again.
+  writeFileSync(join(dir, 'otp.txt'), '7401:tcp 7402:udp\n7301,7302\n');
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('  otp:', '  renamed:'));
+  d.child.kill('SIGHUP');
+  await d.event('reload');
+  assert.equal((await l.knockctl(l.server.ns, 'revoke', a.ip4, '-c', cfg)).code, 0);
+  await knock(l, a, l.server.ip4, '7301', '7302');
+  await knock(l, a, l.server.ip4, '7401', '7402:udp');
+  await sleep(400);
+  assert.equal(d.count('grant'), 1, 'both sequences stay used under the new door name');
+  // A record that cannot be read (here: a directory in its place) fails closed: reload and check-config refuse.
+  rmSync(join(dir, 'state', 'onetime.consumed'));
+  mkdirSync(join(dir, 'state', 'onetime.consumed'));
+  d.child.kill('SIGHUP');
+  const failed = await d.event('reload-failed');
+  assert.match(JSON.stringify(failed.issues), /record of used one-time sequences/);
+  const check = await l.knockctl(l.server.ns, 'check-config', '-c', cfg);
+  assert.equal(check.code, 2);
+  assert.match(check.stderr, /doors\.renamed\.one_time_sequences: cannot read the record of used one-time sequences/);
 });
