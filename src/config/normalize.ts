@@ -3,8 +3,8 @@
  * (port ranges, a door's kind, sequences shared by two doors, keys that do not decode...).
  */
 import {
-  type Cidr, type PortSpec, type ConfigIssue, parseCidr, parseDuration, parsePortSpec, parseKnockStep, parseTcpFlags,
-  formatKnockStep, formatPortSpec, DURATION_HINT,
+  type Cidr, type PortSpec, type Service, parseCidr, parseDuration, parsePortSpec, parseKnockStep, parseTcpFlags,
+  formatKnockStep, formatService, parseService, sameService, DURATION_HINT,
 } from '../core';
 import type { Config, Door, DoorHooks, KnockDoor, SpaClient, SpaDoor, LogLevel, RotatingSequence, StaticSequence } from './types';
 
@@ -41,6 +41,16 @@ class Ctx {
       const r = parsePortSpec(s);
       if (r.ok) out.push(r.value);
       else this.err([...segs, i], r.detail ?? r.reason);
+    });
+    return out;
+  }
+  services(list: unknown, segs: Segs): Service[] {
+    const out: Service[] = [];
+    ((list as string[] | undefined) ?? []).forEach((s, i) => {
+      const r = parseService(s);
+      if (!r.ok) this.err([...segs, i], r.detail ?? r.reason);
+      else if (r.value.kind !== 'local') this.err([...segs, i], `"${s}": forwarded services and port forwards are not supported yet`);
+      else out.push(r.value);
     });
     return out;
   }
@@ -135,9 +145,9 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
     if (key.length !== 32) ctx.err([...cs, type === 'aead' ? 'key' : 'public_key'], 'does not decode to 32 bytes');
     const client: { -readonly [K in keyof SpaClient]: SpaClient[K] } = { name: cname, type, key: new Uint8Array(key) };
     if (rc.open !== undefined) {
-      client.open = ctx.ports(rc.open, [...cs, 'open']);
+      client.open = ctx.services(rc.open, [...cs, 'open']);
       client.open.forEach((p, i) => {
-        if (!common.open.some((o) => o.port === p.port && o.proto === p.proto)) ctx.err([...cs, 'open', i], `"${formatPortSpec(p)}" is not in the door's open list`);
+        if (!common.open.some((o) => sameService(o, p))) ctx.err([...cs, 'open', i], `"${formatService(p)}" is not in the door's open list`);
       });
     }
     clients.push(client);
@@ -169,7 +179,7 @@ function door(ctx: Ctx, name: string, d: Raw): Door {
   const target = ctx.cidrs(d.target, [...segs, 'target']);
   const common = {
     name,
-    open: ctx.ports(d.open, [...segs, 'open']),
+    open: ctx.services(d.open, [...segs, 'open']),
     timeoutSec: ctx.duration(d.timeout, [...segs, 'timeout'], 30),
     action: (d.action as 'grant' | 'revoke' | undefined) ?? 'grant',
     hooks: hooks(ctx, d, segs),

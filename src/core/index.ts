@@ -5,3 +5,4 @@ export * from './addr';
 export * from './duration';
 export * from './portspec';
 export * from './version';
+export * from './service';

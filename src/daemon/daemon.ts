@@ -197,8 +197,8 @@ export class Daemon {
     }
     if (door.open.length === 0) {
       // A command-only door (knockd's custom commands): nothing to put in the sets.
-    } else if (o.action === 'revoke') this.actions.revoke({ door: o.door, family: o.family, addr: o.src, ports: door.open }, { via: 'knock' });
-    else this.actions.grant({ door: o.door, family: o.family, addr: o.src, ports: door.open, timeoutSec: door.timeoutSec }, { via: 'knock' });
+    } else if (o.action === 'revoke') this.actions.revoke({ door: o.door, family: o.family, addr: o.src, services: door.open }, { via: 'knock' });
+    else this.actions.grant({ door: o.door, family: o.family, addr: o.src, services: door.open, timeoutSec: door.timeoutSec }, { via: 'knock' });
     this.actions.runHooks(door, o.src);
   }
 

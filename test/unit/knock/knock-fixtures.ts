@@ -28,7 +28,7 @@ export function door(name: string, seq: readonly string[], extra: DoorExtra = {}
     name, kind: 'knock', mode: 'daemon', action: 'grant',
     sequence: { type: 'static', steps: steps(seq) },
     seqTimeoutSec: 10, tcpFlags: { set: 0x02, unset: 0x10 },
-    open: [{ port: 22, proto: 'tcp' }], timeoutSec: 30, hooks: { cmdTimeoutSec: 10 },
+    open: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 30, hooks: { cmdTimeoutSec: 10 },
     ...(from ? { from: cidrs(from) } : {}),
     ...(target ? { target: cidrs(target) } : {}),
     ...rest,
