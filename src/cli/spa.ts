@@ -74,7 +74,8 @@ const expandHome = (p: string): string => (p.startsWith('~/') ? join(homedir(), 
 export async function spaCommand(hostOrStanza: string, opts: SpaOptions): Promise<number> {
   const st = stanzaFor(hostOrStanza, opts.clientConfig);
   if (opts.allow && opts.allowSource) throw new UsageError('--allow ADDR and --allow-source exclude each other');
-  const keyFile = opts.key ?? (st ? expandHome(st.keyFile) : undefined);
+  if (st?.rotate && !opts.key) throw new UsageError(`"${hostOrStanza}" is a rotating knock door's stanza: knockctl knock --door ${hostOrStanza}`);
+  const keyFile = opts.key ?? (st?.keyFile ? expandHome(st.keyFile) : undefined);
   if (!keyFile) throw new UsageError(`--key FILE is required: "${hostOrStanza}" is not a stanza of the client config (create a key with: knockctl keygen)`);
   const key = readKeyFile(keyFile);
   const host = st?.host ?? hostOrStanza;

@@ -6,6 +6,7 @@ import {
   type Cidr, type PortSpec, type Service, parseCidr, parseDuration, parsePortSpec, parseKnockStep, parseTcpFlags,
   formatKnockStep, formatService, parseService, sameService, DURATION_HINT,
 } from '../core';
+import { normalizeRotateParams } from './rotate-params';
 import type { Config, Door, DoorHooks, KnockDoor, SpaClient, SpaDoor, LogLevel, RotatingSequence, StaticSequence } from './types';
 
 type Raw = Record<string, unknown>;
@@ -80,17 +81,7 @@ function hooks(ctx: Ctx, d: Raw, segs: Segs): DoorHooks {
 }
 
 function rotate(ctx: Ctx, r: Raw, segs: Segs): RotatingSequence {
-  const ports = String(r.ports ?? '10000-60000').split('-').map(Number);
-  const [lo, hi] = [ports[0] ?? 0, ports[1] ?? 0];
-  const length = (r.length as number | undefined) ?? 4;
-  if (!(lo >= 1 && hi <= 65535 && lo < hi)) ctx.err([...segs, 'ports'], `"${String(r.ports)}" is not a port range LOW-HIGH within 1-65535 with LOW < HIGH`);
-  else if (hi - lo + 1 < length * 4) ctx.err([...segs, 'ports'], `range ${lo}-${hi} is too small for ${length} knocks (need at least ${length * 4} ports)`);
-  return {
-    type: 'rotate', secretFile: String(r.secret_file), length,
-    stepSec: ctx.duration(r.step, [...segs, 'step'], 30, 5),
-    portLow: lo, portHigh: hi,
-    protocols: ((r.protocols as ('tcp' | 'udp')[] | undefined) ?? ['tcp']),
-  };
+  return { type: 'rotate', secretFile: String(r.secret_file), ...normalizeRotateParams(r, segs, (s, m) => ctx.err(s, m)) };
 }
 
 const KNOCK_ONLY = ['sequence', 'mode', 'seq_timeout', 'tcpflags', 'one_time_sequences'] as const;

@@ -17,7 +17,8 @@ function durationPatterns(): string[] {
   const cfg = JSON.parse(readFileSync(resolve(REPO, 'schemas/config.schema.json'), 'utf8'));
   const client = JSON.parse(readFileSync(resolve(REPO, 'schemas/client.schema.json'), 'utf8'));
   const strPattern = (oneOf: { type: string; pattern?: string }[]): string => oneOf.find((b) => b.type === 'string')?.pattern as string;
-  return [strPattern(cfg.definitions.duration.oneOf), strPattern(client.definitions.stanza.properties.timeout.oneOf)];
+  const st = client.definitions.stanza.properties;
+  return [strPattern(cfg.definitions.duration.oneOf), strPattern(st.timeout.oneOf), strPattern(st.rotate.properties.step.oneOf)];
 }
 
 test('durations: seconds, single units and compound forms in d, h, m, s order', () => {
