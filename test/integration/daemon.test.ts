@@ -123,6 +123,13 @@ test('SIGHUP swaps in a good config; a bad one is logged and the old one keeps r
   d.child.kill('SIGHUP');
   const failed = await d.event('reload-failed');
   assert.match(JSON.stringify(failed.issues), /doors\.ssh\.sequence\[1\]/);
+  // A bad SPA key: reported at its path, its value never logged.
+  const badKey = 'base64:bm90LWEtZ29vZC1rZXktYnV0LWEtc2VjcmV0LW9uZS10aGF0LWxlYWtz';
+  writeFileSync(cfg, `table: kt\ndoors:\n  spa:\n    spa: { clients: { alice: { key: "${badKey}" } } }\n    open: ["22/tcp"]\n`);
+  d.child.kill('SIGHUP');
+  await d.event('reload-failed', (x) => JSON.stringify(x.issues).includes('doors.spa.spa.clients.alice.key'));
+  const logged = d.lines.map((x) => JSON.stringify(x)).join('\n');
+  assert.ok(!logged.includes(badKey) && !logged.includes(badKey.slice(7)), 'the key text is not in the log');
   await knock(l, a, l.server.ip4, '7100', '7200');
   await granted(d, a.ip4);
   assert.equal(await l.connects(a, l.server.ip4, 22), true, 'the good reloaded config is the one running');
