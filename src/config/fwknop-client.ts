@@ -47,7 +47,7 @@ export interface FwknopNormalizeSink {
 function keyBytes(sink: FwknopNormalizeSink, text: unknown, segs: Segs, max: number, weakBelow: number, what: string): Uint8Array {
   const s = String(text);
   const b = Buffer.from(s.slice(s.indexOf(':') + 1), 'base64');
-  if (b.length === 0 || b.length > max) sink.err(segs, `decodes to ${b.length} bytes; ${what} is 1 to ${max} bytes`);
+  if (b.length === 0 || b.length > max) sink.err(segs, `decodes to ${b.length} bytes; an fwknop ${what} is 1 to ${max} bytes`);
   else if (b.length < weakBelow) sink.warn(segs, `is only ${b.length} bytes: a short ${what} can be guessed; make new keys with fwknop --key-gen`);
   return new Uint8Array(b);
 }
@@ -62,8 +62,8 @@ function duration(sink: FwknopNormalizeSink, v: unknown, segs: Segs): number | u
 function client(sink: FwknopNormalizeSink, name: string, rc: Raw, cs: Segs, doorOpen: readonly PortSpec[]): FwknopClient {
   const c: { -readonly [K in keyof FwknopClient]: FwknopClient[K] } = {
     name,
-    key: keyBytes(sink, rc.key, [...cs, 'key'], FWKNOP_MAX_KEY_LEN, 16, 'a Rijndael key'),
-    hmacKey: keyBytes(sink, rc.hmac_key, [...cs, 'hmac_key'], FWKNOP_MAX_HMAC_KEY_LEN, 32, 'an HMAC key'),
+    key: keyBytes(sink, rc.key, [...cs, 'key'], FWKNOP_MAX_KEY_LEN, 16, 'Rijndael key'),
+    hmacKey: keyBytes(sink, rc.hmac_key, [...cs, 'hmac_key'], FWKNOP_MAX_HMAC_KEY_LEN, 32, 'HMAC key'),
     hmacDigest: (rc.hmac_digest as FwknopHmacDigest | undefined) ?? 'sha256',
     requireAddress: (rc.require_address as boolean | undefined) ?? false,
   };
