@@ -7,7 +7,7 @@
  *
  * fwknop's `legacy` mode (pre-2.5 key padding) cannot be combined with an HMAC, so it is not here.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { type KeyObject, createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { FwknopHmacDigest } from '../../config';
 import { SALTED_PREFIX } from './wire';
 
@@ -25,17 +25,36 @@ function b64NoPad(b: Uint8Array): string {
   return Buffer.from(b).toString('base64').replace(/=+$/, '');
 }
 
-/** The HMAC (base64, unpadded) of a datagram body, the ciphertext text as sent (prefix cut). */
-export function fwknopHmac(digest: FwknopHmacDigest, hmacKey: Uint8Array, body: string): string {
-  return b64NoPad(createHmac(NODE_DIGEST[digest], hmacKey).update(SALTED_PREFIX, 'latin1').update(body, 'latin1').digest());
+const PREFIX_BYTES = Buffer.from(SALTED_PREFIX, 'latin1');
+/** One KeyObject per HMAC key: importing a raw key on every packet costs more than the HMAC itself. */
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
+
+function hmacKeyObject(k: Uint8Array): KeyObject {
+  let o = keyObjects.get(k);
+  if (!o) {
+    o = createSecretKey(k);
+    keyObjects.set(k, o);
+  }
+  return o;
 }
 
-/** Does `datagram` end in a valid HMAC of its body under this key? Constant time in the HMAC. */
-export function hmacMatches(digest: FwknopHmacDigest, hmacKey: Uint8Array, datagram: string): boolean {
+/** The HMAC (base64, unpadded) of a datagram body, the ciphertext text as sent (prefix cut). */
+export function fwknopHmac(digest: FwknopHmacDigest, hmacKey: Uint8Array, body: string | Uint8Array): string {
+  const h = createHmac(NODE_DIGEST[digest], hmacKeyObject(hmacKey)).update(PREFIX_BYTES);
+  return b64NoPad((typeof body === 'string' ? h.update(body, 'latin1') : h.update(body)).digest());
+}
+
+/**
+ * Does `datagram` (its bytes, or its text) end in a valid HMAC of the rest under this key? The
+ * base64 text is compared, as fwknopd does: comparing decoded bytes would accept a last character
+ * whose unused bits differ, a new datagram (and replay key) with the same HMAC. Constant time.
+ */
+export function hmacMatches(digest: FwknopHmacDigest, hmacKey: Uint8Array, datagram: string | Uint8Array): boolean {
   const n = HMAC_B64_LEN[digest];
-  if (datagram.length <= n) return false;
-  const want = Buffer.from(fwknopHmac(digest, hmacKey, datagram.slice(0, -n)), 'latin1');
-  return timingSafeEqual(want, Buffer.from(datagram.slice(-n), 'latin1'));
+  const bytes = typeof datagram === 'string' ? Buffer.from(datagram, 'latin1') : datagram;
+  if (bytes.length <= n) return false;
+  const want = Buffer.from(fwknopHmac(digest, hmacKey, bytes.subarray(0, bytes.length - n)), 'latin1');
+  return timingSafeEqual(want, bytes.subarray(bytes.length - n));
 }
 
 /** fwknop's key and IV for one salt. */

@@ -43,7 +43,19 @@ export type FwknopVerdict =
   | { readonly ok: true; readonly value: FwknopAccepted }
   | { readonly ok: false; readonly reason: FwknopRejectReason; readonly detail?: string; readonly append?: Uint8Array };
 
-const B64_BODY = /^[A-Za-z0-9+/]+$/;
+/** 1 for the bytes of base64's alphabet (no '=': the client strips the padding). */
+const B64_BYTE = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') B64_BYTE[c.charCodeAt(0)] = 1;
+const PREFIX = Buffer.from(SALTED_PREFIX, 'latin1');
+
+function isBase64Text(p: Uint8Array): boolean {
+  for (let i = 0; i < p.length; i++) if (B64_BYTE[p[i] as number] !== 1) return false;
+  return true;
+}
+
+function startsWithPrefix(p: Uint8Array): boolean {
+  return p.length >= PREFIX.length && PREFIX.equals(p.subarray(0, PREFIX.length));
+}
 const REPLAY_CONTEXT = 'nftknock fwknop digest\0';
 
 /** The replay key: the datagram's SHA-256 (fwknopd's digest cache), cut to the cache's key size. */
@@ -58,18 +70,22 @@ function inAny(nets: readonly Cidr[], a: IpAddr): boolean {
 export function verifyFwknop(packet: Uint8Array, ctx: FwknopVerifyContext): FwknopVerdict {
   if (packet.length < FWKNOP_MIN_PACKET_LEN) return reject('too-short');
   if (packet.length > FWKNOP_MAX_PACKET_LEN) return reject('too-long');
-  const text = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength).toString('latin1');
-  if (!B64_BODY.test(text)) return reject('not-base64');
+  if (!isBase64Text(packet)) return reject('not-base64');
   // fwknopd drops these too: a prefix tacked onto a captured datagram would change its digest.
-  if (text.startsWith(SALTED_PREFIX)) return reject('bad-prefix');
+  if (startsWithPrefix(packet)) return reject('bad-prefix');
   const door = ctx.door;
   const src = parseAddr(ctx.src);
   if (!src) return reject('bad-source', ctx.src);
   if (door.from && !inAny(door.from, src)) return reject('source-not-allowed');
   const stanzas = (door.spa.fwknop ?? []).filter((c) => !c.from || inAny(c.from, src));
   if (stanzas.length === 0) return reject('source-not-allowed', 'no stanza accepts this source');
-  const client = stanzas.find((c) => hmacMatches(c.hmacDigest, c.hmacKey, text));
+  const client = stanzas.find((c) => hmacMatches(c.hmacDigest, c.hmacKey, packet));
   if (!client) return reject('bad-hmac');
+  const text = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength).toString('latin1');
+  // A replay of an accepted datagram is known by its digest: refuse it before paying for decryption.
+  const digest = fwknopReplayKey(text);
+  const seen = ctx.replay.check(digest, Number.MAX_SAFE_INTEGER, ctx.nowMs);
+  if (!seen.ok && seen.reason === 'replayed') return reject('replayed', client.name);
   const plain = decryptBody(text.slice(0, -HMAC_B64_LEN[client.hmacDigest]), client.key);
   if (plain === undefined) return reject('bad-decrypt', `${client.name}: the HMAC key is right, the Rijndael key is not`);
   const decoded = decodePlaintext(plain);
@@ -81,7 +97,6 @@ export function verifyFwknop(packet: Uint8Array, ctx: FwknopVerifyContext): Fwkn
   if (tsMs < ctx.nowMs - windowMs) return reject('stale', `${client.name}: ${Math.round((ctx.nowMs - tsMs) / 1000)} s old`);
   if (tsMs > ctx.nowMs + windowMs) return reject('future', `${client.name}: ${Math.round((tsMs - ctx.nowMs) / 1000)} s ahead`);
   if (ctx.replay.windowMs < windowMs) return reject('replay-window', `cache keeps ${ctx.replay.windowMs} ms, door needs ${windowMs} ms`);
-  const digest = fwknopReplayKey(text);
   const fresh = ctx.replay.check(digest, tsMs, ctx.nowMs);
   if (!fresh.ok) return reject(fresh.reason, client.name);
   // Authentic and fresh from here on: whatever the answer, this datagram is spent.
