@@ -156,12 +156,19 @@ function daemonSettings(ctx: Ctx, text: string, file: string, out: Raw, spa: Raw
   const { vars, bad } = parseFwknopdConf(text);
   for (const l of bad) ctx.issues.push({ path: file, message: 'not a "VARIABLE value" line', line: l });
   const intf = vars.get('PCAP_INTF');
-  if (intf) out.interfaces = [intf.value];
+  if (intf && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(intf.value)) ctx.issues.push({ path: file, message: `PCAP_INTF "${intf.value}" is not an interface name`, line: intf.line });
+  else if (intf) out.interfaces = [intf.value];
+  const portOf = (v: FwknopValue, text: string | undefined): void => {
+    const n = Number(text);
+    if (!/^[0-9]{1,5}$/.test(text ?? '') || n < 1 || n > 65535) ctx.issues.push({ path: file, message: `${v.value}: the port is not 1-65535`, line: v.line });
+    else spa.port = n;
+  };
   const filter = vars.get('PCAP_FILTER');
-  const port = filter ? /^udp\s+(?:dst\s+)?port\s+([0-9]{1,5})$/i.exec(filter.value.trim()) : undefined;
-  if (filter && port) spa.port = Number(port[1]);
+  const port = filter ? /^udp\s+(?:dst\s+)?port\s+([0-9]+)$/i.exec(filter.value.trim()) : undefined;
+  if (filter && port) portOf(filter, port[1]);
   else if (filter) ctx.warn(filter, `PCAP_FILTER "${filter.value}" is not "udp port N": the door listens on ${String(spa.port)}/udp; set spa.port`, file);
-  if (isYes(vars.get('ENABLE_UDP_SERVER')) && vars.get('UDPSERV_PORT')) spa.port = Number(vars.get('UDPSERV_PORT')?.value);
+  const udp = vars.get('UDPSERV_PORT');
+  if (isYes(vars.get('ENABLE_UDP_SERVER')) && udp) portOf(udp, udp.value);
   const age = vars.get('MAX_SPA_PACKET_AGE');
   if (age && /^[0-9]{1,6}$/.test(age.value)) spa.window = Math.max(5, Number(age.value));
   const note: Record<string, (v: FwknopValue) => string | undefined> = {
@@ -220,13 +227,18 @@ export function importFwknop(input: FwknopImportInput): { yaml: string; warnings
   const clients: Raw = {};
   const comments = new Map<string, string>();
   const open: PortSpec[] = [];
+  const seen = new Map<string, number>();
   for (const s of parsed.stanzas) {
     const name = `stanza-${s.num}`;
     const r = stanzaClient(ctx, s, input, `doors.${DOOR}.spa.clients.${name}`);
-    if ('skip' in r) {
-      ctx.warn({ line: s.line }, `stanza #${s.num} NOT IMPORTED: ${r.skip}`);
+    const same = 'skip' in r ? undefined : `${String(r.data.key)} ${String(r.data.hmac_key)} ${JSON.stringify(r.data.from ?? [])}`;
+    const twin = same === undefined ? undefined : seen.get(same);
+    if ('skip' in r || twin !== undefined) {
+      // fwknopd tried a second stanza with the same keys and SOURCE only after the first refused; here the first decides.
+      ctx.warn({ line: s.line }, `stanza #${s.num} NOT IMPORTED: ${'skip' in r ? r.skip : `same keys and SOURCE as stanza #${twin}, which decides for both in nftknock; merge their OPEN_PORTS there`}`);
       continue;
     }
+    if (same !== undefined) seen.set(same, s.num);
     clients[name] = r.data;
     comments.set(name, `${input.accessFile} line ${s.line}, stanza #${s.num}: SOURCE ${s.vars.get('SOURCE')?.value ?? ''}`);
     for (const p of r.open) if (!open.some((o) => o.port === p.port && o.proto === p.proto)) open.push(p);
