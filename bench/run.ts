@@ -21,6 +21,7 @@ import { install, SEQ_TIMEOUT, startKnockd, startOurs, stop } from './keepers';
 import { renderReport, type Results, type KeeperResults, type LoopWindow } from './report';
 
 export { DAEMON_NODE_FLAGS } from './keepers';
+import { fwknopNet, type FwknopRate } from './fwknop';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const P = QUICK
@@ -46,6 +47,9 @@ export interface Section {
   readonly name: string;
   run(ctx: BenchContext): Promise<void>;
 }
+
+/** Section 7 (bench/fwknop.ts): nftknock's fwknop-format door beside fwknopd. */
+const FW = QUICK ? { lat: 5, legit: 5, rates: [1000, 0], floodSec: 4 } : { lat: 15, legit: 10, rates: [500, 1000, 2000, 5000, 20000, 0], floodSec: 6 };
 
 const sh = (cmd: string, ...args: string[]): string => {
   try {
@@ -224,6 +228,14 @@ const SECTIONS: Section[] = [
       ctx.serviceAlive(lab, 'event loop');
       await stop(ours);
       await lab.down();
+    },
+  },
+  {
+    name: 'fwknop format: nftknock and fwknopd',
+    async run(ctx) {
+      const cpu = process.env.BENCH_CPU ?? '1';
+      const fwInproc = JSON.parse(execFileSync('taskset', ['-c', cpu, process.execPath, resolve(REPO, 'dist/bench/fwknop.js'), 'inproc', String(ctx.params.inprocSec)], { encoding: 'utf8', timeout: 120000 })) as FwknopRate[];
+      ctx.results.fwknop = { params: { ...FW, inprocSec: ctx.params.inprocSec }, inproc: fwInproc, ...(await fwknopNet(() => ctx.freshLab(), ctx.sender, ctx.dir, FW)), fwknopdVersion: sh('dpkg-query', '-W', '-f=${Version}', 'fwknop-server') };
     },
   },
   {

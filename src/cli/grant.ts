@@ -1,5 +1,6 @@
 /** `knockctl grant` / `knockctl revoke`: manual access in the same sets the daemon uses. */
-import { UsageError, formatDuration, formatPortSpec, localService, parseDuration } from '../core';
+import { UsageError, formatDuration, formatPortSpec, localService } from '../core';
+import { parseDurationArg } from './duration-arg';
 import { configPath, firewallFor, parseAddrArg, parsePortArgs, readConfig } from './context';
 
 export interface GrantOptions {
@@ -12,8 +13,7 @@ export async function grant(addrArg: string, portArgs: string[], opts: GrantOpti
   const { config: cfg } = readConfig(configPath(opts.config));
   const addr = parseAddrArg(addrArg);
   const ports = parsePortArgs(portArgs);
-  const timeoutSec = parseDuration(opts.timeout ?? '3600');
-  if (timeoutSec === undefined || timeoutSec < 1) throw new UsageError(`--timeout ${opts.timeout}: need a duration of at least 1 second (e.g. 90, 30m, 2h)`);
+  const timeoutSec = parseDurationArg('--timeout', opts.timeout ?? '1h', { min: 1 });
   const door = opts.door ?? 'manual';
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/.test(door)) throw new UsageError(`--door ${door}: letters, digits, '_', '.', '-' only`);
   await firewallFor(cfg.table).grant([{ door, family: addr.includes(':') ? 6 : 4, addr, services: ports.map(localService), timeoutSec }]);
