@@ -73,7 +73,10 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
       statusError = (e as Error).message;
     }
   }
-  await daemon.start(config);
+  // A problem of the files the config names: the same ConfigError check-config reports, with the file.
+  await daemon.start(config).catch((e: unknown) => {
+    throw e instanceof ConfigError && !e.file ? new ConfigError(e.issues, file) : e;
+  });
   status(daemon.stats, daemon.runtime);
   // Metrics are optional: an address that cannot be bound is logged and the firewall keeps working.
   // `metrics.listen` is read at start only; changing it needs a restart.
@@ -98,7 +101,10 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
       }
       const needRestart = restartOnly(config, next);
       if (needRestart.length) log.warn({ event: 'config-warning', keys: needRestart }, `changed ${needRestart.join(', ')}: takes effect after a restart (systemctl restart knockctl)`);
-      void daemon.reload(next);
+      const level = next.logLevel;
+      void daemon.reload(next).then((ok) => {
+        if (ok) log.level = level;
+      });
     });
     const stop = (signal: string): void => {
       log.info({ event: 'stop', signal }, `${signal}: stopping`);
@@ -128,7 +134,7 @@ function restartOnly(a: Config, b: Config): string[] {
   const same = (x: unknown, y: unknown): boolean => JSON.stringify(x) === JSON.stringify(y);
   const keys: [string, unknown, unknown][] = [
     ['interfaces', a.interfaces, b.interfaces], ['state_dir', a.stateDir, b.stateDir],
-    ['log_level', a.logLevel, b.logLevel], ['metrics', a.metrics, b.metrics], ['limits.max_replay', a.limits.maxReplay, b.limits.maxReplay], ['limits.capture_buffer', a.limits.captureBufferMiB, b.limits.captureBufferMiB],
+    ['metrics', a.metrics, b.metrics], ['limits.max_replay', a.limits.maxReplay, b.limits.maxReplay], ['limits.capture_buffer', a.limits.captureBufferMiB, b.limits.captureBufferMiB],
   ];
   return keys.filter(([, x, y]) => !same(x, y)).map(([k]) => k);
 }
