@@ -163,3 +163,19 @@ test('secrets are never echoed: a bad key is absent from every issue, at any che
     assert.match(thrown, /doors\.spa\.spa\.clients\.alice\.key/);
   }
 });
+
+test('fwknop doors: bad key and hmac_key values are redacted; a readable config with their keys warns', async (t) => {
+  const dir = workdir(t);
+  const hmac = Buffer.alloc(48, 5).toString('base64');
+  const bad = `state_dir: ${join(dir, 'state')}\ndoors:\n  fw:\n    open: ["22/tcp"]\n    spa:\n      format: fwknop\n      clients:\n        p: { key: "base64:not*base64*SECRETVALUE", hmac_key: "hmac:SECRETHMACVALUE123" }\n`;
+  const file = write(dir, 'config.yaml', bad);
+  const r = await inspectConfigFile(file);
+  assert.ok(r.issues.length >= 1);
+  const all = JSON.stringify(r);
+  assert.ok(!all.includes('SECRETVALUE') && !all.includes('SECRETHMACVALUE123'), all);
+  const good = bad.replace('base64:not*base64*SECRETVALUE', `base64:${Buffer.alloc(32, 4).toString('base64')}`).replace('hmac:SECRETHMACVALUE123', `base64:${hmac}`);
+  const readable = write(dir, 'good.yaml', good, 0o604);
+  const g = await inspectConfigFile(readable);
+  assert.ok(g.config, JSON.stringify(g.issues));
+  assert.ok(g.warnings.some((w) => /holds SPA keys and group or others can read it \(mode 0604\)/.test(w.message)));
+});
