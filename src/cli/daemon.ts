@@ -14,6 +14,7 @@ import { ExecHookRunner } from '../io/hook-runner';
 import { FsRuntimeFiles } from '../io/runtime-files';
 import { Daemon, Firewall, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
+import { withLines } from './check-config';
 import { startMetricsServer, type MetricsServer } from './metrics';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
@@ -46,6 +47,8 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   const { config, warnings } = loadFor(file, opts);
   const log = createLogger({ level: config.logLevel });
   for (const w of warnings) log.warn({ event: 'config-warning', path: w.path, reason: w.message }, w.message);
+  const sd = new FsRuntimeFiles(file).stateDirProblem(config.stateDir);
+  if (sd) throw new ConfigError(withLines([{ path: 'state_dir', message: sd }], file), file);
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
   // In process through libnftables when it loads (a grant costs ~0.05 ms instead of a ~3 ms process);
   // KNOCKCTL_NFT=process forces the nft binary (debugging, and tests that break the binary on purpose).
@@ -75,7 +78,7 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   }
   // A problem of the files the config names: the same ConfigError check-config reports, with the file.
   await daemon.start(config).catch((e: unknown) => {
-    throw e instanceof ConfigError && !e.file ? new ConfigError(e.issues, file) : e;
+    throw e instanceof ConfigError && !e.file ? new ConfigError(withLines(e.issues, file), file) : e;
   });
   status(daemon.stats, daemon.runtime);
   // Metrics are optional: an address that cannot be bound is logged and the firewall keeps working.

@@ -179,3 +179,20 @@ test('fwknop doors: bad key and hmac_key values are redacted; a readable config 
   assert.ok(g.config, JSON.stringify(g.issues));
   assert.ok(g.warnings.some((w) => /holds SPA keys and group or others can read it \(mode 0604\)/.test(w.message)));
 });
+
+test('a state_dir that cannot be created: check-config and `knockctl daemon` both refuse it (exit 2)', async (t) => {
+  const dir = workdir(t);
+  const blocker = write(dir, 'plainfile', 'x');
+  const text = `state_dir: ${blocker}/state\ndoors:\n  d:\n    sequence: ["7000", "8000"]\n    open: ["22/tcp"]\n`;
+  const file = write(dir, 'config.yaml', text);
+  const r = await inspectConfigFile(file);
+  assert.deepEqual(r.issues.map((i) => [i.line, i.path]), [[1, 'state_dir']]);
+  assert.match(r.issues[0]!.message, /is not a directory/);
+  const { spawnSync } = await import('node:child_process');
+  const main = join(__dirname, '../../../src/cli/main.js');
+  for (const cmd of ['check-config', 'daemon']) {
+    const p = spawnSync(process.execPath, [main, cmd, '-c', file], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(p.status, 2, `${cmd}: ${p.stderr}`);
+    assert.match(p.stderr, /config\.yaml:1: state_dir: cannot create .*is not a directory/);
+  }
+});
