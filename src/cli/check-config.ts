@@ -23,8 +23,9 @@ export async function inspectConfigFile(file: string): Promise<{ config?: Config
       const files = new FsRuntimeFiles(file);
       const rt = await checkRuntime(cfg, files, new FsStateStore(cfg.stateDir), () => true);
       // The daemon creates state_dir at start (a reload keeps the old one): checked here, not in checkRuntime.
+      // Without root only a permission problem is expected (the daemon runs as root): a warning then.
       const sd = files.stateDirProblem(cfg.stateDir);
-      if (sd) rt.issues.push({ path: 'state_dir', message: sd });
+      if (sd) (sd.denied && process.getuid?.() !== 0 ? rt.warnings : rt.issues).push({ path: 'state_dir', message: sd.message });
       const withLine = (i: ConfigIssue): ConfigIssue => {
         const line = i.line ?? r.lineOf(i.path);
         return line === undefined ? i : { ...i, line };

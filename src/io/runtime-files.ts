@@ -27,20 +27,21 @@ export class FsRuntimeFiles {
   }
 
   /**
-   * Why `state_dir` could not be created or written (the daemon creates it at start), or undefined.
+   * Why `state_dir` could not be created or written (the daemon creates it at start), or undefined;
+   * `denied` when only permissions stand in the way (a check run without root).
    * Under systemd this runs in the unit's sandbox (ExecStartPre), where a read-only path shows as EROFS.
    */
-  stateDirProblem(dir: string): string | undefined {
+  stateDirProblem(dir: string): { message: string; denied: boolean } | undefined {
     let d = dir;
     while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
     try {
-      if (!statSync(d).isDirectory()) return `cannot create ${dir}: ${d} is not a directory`;
+      if (!statSync(d).isDirectory()) return { message: `cannot create ${dir}: ${d} is not a directory`, denied: false };
       accessSync(d, constants.W_OK | constants.X_OK);
       return undefined;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? '';
       const why = code === 'EROFS' ? 'read-only file system (under systemd: add ReadWritePaths= in a drop-in)' : WHY[code] ?? code;
-      return `cannot ${d === dir ? 'write' : 'create'} ${dir}: ${why}`;
+      return { message: `cannot ${d === dir ? 'write' : 'create'} ${dir}: ${why}`, denied: code === 'EACCES' || code === 'EPERM' };
     }
   }
 
