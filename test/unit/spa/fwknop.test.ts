@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfigText, type SpaDoor } from '../../../src/config';
+import { formatService, parseService } from '../../../src/core';
 import { ReplayCache, verifyDatagram } from '../../../src/spa';
 import { FKO_MSG, FWKNOP_REJECT_REASONS, HMAC_B64_LEN, buildFwknopDatagram, decodePlaintext, decryptBody, hmacMatches, verifyFwknop } from '../../../src/spa/fwknop';
 import { seeded } from './door-fixture';
@@ -79,7 +80,7 @@ test('-a with the sender\'s own address opens what it asked for; the same datagr
   const replay = new ReplayCache(120_000, 1000);
   const r = run(vec('access-a').datagram, d, { replay });
   assert.ok(r.ok, why(r));
-  assert.deepEqual(r.value.grant, { door: 'fw', family: 4, addr: '192.0.2.7', ports: [{ proto: 'tcp', port: 22 }], timeoutSec: 30 });
+  assert.deepEqual(r.value.grant, { door: 'fw', family: 4, addr: '192.0.2.7', services: [{ kind: 'local', proto: 'tcp', port: 22 }], timeoutSec: 30 });
   assert.equal(r.value.client, 'alice');
   assert.equal(r.value.append.length, 41);
   assert.equal(why(run(vec('access-a').datagram, d, { replay })), 'replayed');
@@ -122,7 +123,7 @@ test('OPEN_PORTS, REQUIRE_USERNAME and SOURCE of a stanza', () => {
   const m = vec('multi-ports').datagram;
   const r = run(m, door(', username: alice'));
   assert.ok(r.ok, why(r));
-  assert.deepEqual(r.value.grant.ports.map((p) => `${p.port}/${p.proto}`), ['22/tcp', '53/udp', '443/tcp']);
+  assert.deepEqual(r.value.grant.services.map(formatService), ['22/tcp', '53/udp', '443/tcp']);
   assert.equal(why(run(m, door(', username: bob'))), 'username-mismatch');
   assert.equal(why(run(m, door(', open: ["22/tcp"]'))), 'access-denied', 'one service outside OPEN_PORTS refuses the request');
   assert.equal(why(run(vec('access-a').datagram, door(', from: ["10.0.0.0/8"]'))), 'source-not-allowed');
@@ -146,11 +147,35 @@ test('a KEY passphrase works as its bytes; the right HMAC key with a wrong Rijnd
   assert.equal(why(run(c.datagram, door(''))), 'bad-decrypt');
 });
 
-test('NAT access and command messages are refused with their reason, and spent', () => {
+/** The door of `door('')` whose stanza may open `extra` (port forwards: built in code, as the config does not take them yet). */
+function withForward(extra: string, stanzaOnly = false): SpaDoor {
+  const d = door('');
+  const fwd = parseService(extra);
+  assert.ok(fwd.ok);
+  const c = d.spa.fwknop![0]!;
+  return { ...d, open: [...d.open, fwd.value], spa: { ...d.spa, fwknop: [{ ...c, open: stanzaOnly ? [fwd.value] : [...d.open, fwd.value] }] } };
+}
+
+test('NAT access (-N) is the port forward P/tcp=>HOST:Q, granted only when the stanza may open it; commands are refused; both spent', () => {
   const nat = run(vec('nat-access').datagram, door(''));
-  assert.equal(why(nat), 'nat-refused');
+  assert.equal(why(nat), 'access-denied', 'a door without that forward');
   assert.ok(!nat.ok && nat.append);
+  const ok1 = run(vec('nat-access').datagram, withForward('22/tcp=>192.168.1.10:22'));
+  assert.ok(ok1.ok, why(ok1));
+  assert.deepEqual(ok1.value.grant.services.map(formatService), ['22/tcp=>192.168.1.10:22']);
+  assert.equal(why(run(vec('nat-access').datagram, withForward('22/tcp=>192.168.1.11:22'))), 'access-denied', 'another internal host');
+  const local = buildFwknopDatagram({ key: KEY, hmacKey: HMAC, rand: '1234567890123456', salt: Buffer.alloc(8, 5), username: 'root', timestamp: NOW / 1000, message: '192.0.2.7,tcp/2222', type: FKO_MSG.localNatAccess, natAccess: '192.0.2.1,22' });
+  assert.equal(why(run(local, withForward('2222/tcp=>192.0.2.1:22'))), 'nat-refused', '--nat-local');
   assert.equal(why(run(vec('command').datagram, door(''))), 'command-refused');
+});
+
+test('FORCE_NAT: a stanza whose open is a port forward gives it for a plain request of its port', () => {
+  const r = run(vec('access-a').datagram, withForward('22/tcp=>192.168.1.10:22', true));
+  assert.ok(r.ok, why(r));
+  assert.deepEqual(r.value.grant.services.map(formatService), ['22/tcp=>192.168.1.10:22']);
+  const both = run(vec('access-a').datagram, withForward('22/tcp=>192.168.1.10:22'));
+  assert.ok(both.ok);
+  assert.deepEqual(both.value.grant.services.map(formatService), ['22/tcp'], 'the local service first when the stanza has both');
 });
 
 test('clock window: stale and future (MAX_SPA_PACKET_AGE is spa.window)', () => {
@@ -175,7 +200,7 @@ test('the builder makes what the client makes: a built datagram verifies', () =>
   const g = buildFwknopDatagram({ key: KEY, hmacKey: HMAC, rand: '1234567890123456', salt: Buffer.alloc(8, 3), username: 'root', timestamp: NOW / 1000, message: '192.0.2.7,tcp/443', timeoutSec: 90 });
   const r = run(g, door(', max_timeout: 60'));
   assert.ok(r.ok, why(r));
-  assert.deepEqual(r.value.grant.ports, [{ proto: 'tcp', port: 443 }]);
+  assert.deepEqual(r.value.grant.services.map(formatService), ['443/tcp']);
   assert.equal(r.value.grant.timeoutSec, 60);
 });
 
