@@ -12,12 +12,12 @@ import {
 import type { FwknopClient, SpaDoor } from '../../config';
 import type { ReplayCache } from '../replay-cache';
 import { NONCE_LEN } from '../wire';
-import { HMAC_B64_LEN, decryptBody, hmacMatches } from './crypto';
+import { HMAC_B64_LEN, decryptBody, hmacMatches, isRijndaelBody } from './crypto';
 import { FKO_MSG, FWKNOP_MAX_PACKET_LEN, FWKNOP_MIN_PACKET_LEN, type FwknopRequest, SALTED_PREFIX, decodePlaintext } from './wire';
 
 /** Every reason this verifier gives (the daemon counts and logs them by these strings). */
 export const FWKNOP_REJECT_REASONS = [
-  'too-short', 'too-long', 'not-base64', 'bad-prefix', 'bad-source', 'source-not-allowed', 'bad-hmac', 'bad-decrypt',
+  'too-short', 'too-long', 'not-base64', 'bad-prefix', 'bad-source', 'source-not-allowed', 'bad-hmac', 'gpg-refused', 'bad-decrypt',
   'bad-digest', 'malformed', 'command-refused', 'username-mismatch', 'stale', 'future', 'replay-window', 'replayed',
   'replay-cache-full', 'replay-state-lost', 'nat-refused', 'access-denied', 'address-required', 'address-not-allowed',
 ] as const;
@@ -88,7 +88,9 @@ export function verifyFwknop(packet: Uint8Array, ctx: FwknopVerifyContext): Fwkn
   const digest = fwknopReplayKey(text);
   const seen = ctx.replay.check(digest, Number.MAX_SAFE_INTEGER, ctx.nowMs);
   if (!seen.ok && seen.reason === 'replayed') return reject('replayed', client.name);
-  const plain = decryptBody(text.slice(0, -HMAC_B64_LEN[client.hmacDigest]), client.key);
+  const body = text.slice(0, -HMAC_B64_LEN[client.hmacDigest]);
+  if (!isRijndaelBody(body)) return reject('gpg-refused', `${client.name}: a GnuPG-encrypted datagram (fwknop --gpg-*); only Rijndael keys are supported (fwknop --key-gen)`);
+  const plain = decryptBody(body, client.key);
   if (plain === undefined) return reject('bad-decrypt', `${client.name}: the HMAC key is right, the Rijndael key is not`);
   const decoded = decodePlaintext(plain);
   if (!decoded.ok) return reject(decoded.reason, `${client.name}: ${decoded.detail ?? ''}`);

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { loadConfigText, type SpaDoor } from '../../../src/config';
 import { formatService, parseService } from '../../../src/core';
 import { ReplayCache, verifyDatagram } from '../../../src/spa';
-import { FKO_MSG, FWKNOP_REJECT_REASONS, HMAC_B64_LEN, buildFwknopDatagram, decodePlaintext, decryptBody, hmacMatches, verifyFwknop } from '../../../src/spa/fwknop';
+import { FKO_MSG, FWKNOP_REJECT_REASONS, HMAC_B64_LEN, buildFwknopDatagram, decodePlaintext, decryptBody, fwknopHmac, hmacMatches, verifyFwknop } from '../../../src/spa/fwknop';
 import { seeded } from './door-fixture';
 
 interface VectorCase {
@@ -243,4 +243,16 @@ test('config: a fwknop door needs hmac_key, takes no public_key, keys within fwk
   assert.match(issues(`doors:\n  s:\n    open: ["22/tcp"]\n    spa:\n      clients:\n        a: { key: "base64:${V.key_base64}", hmac_key: "base64:x" }\n`).join(), /unknown key "hmac_key"/, 'an nftknock door does not take fwknop keys');
   const short = loadConfigText(cfg(`key: "base64:${Buffer.from('pw').toString('base64')}", hmac_key: "base64:${V.hmac_key_base64}"`));
   assert.match(short.warnings.map((w) => `${w.path}: ${w.message}`).join(), /key: is only 2 bytes/);
+});
+
+test('SHA3 HMACs (fwknopd accepts them) verify; an authentic GnuPG datagram is refused as such, not as a wrong key', () => {
+  for (const dig of ['sha3_256', 'sha3_512'] as const) {
+    const g = buildFwknopDatagram({ key: KEY, hmacKey: HMAC, hmacDigest: dig, rand: '1234567890123456', salt: Buffer.alloc(8, 6), username: 'root', timestamp: NOW / 1000, message: '192.0.2.7,tcp/22' });
+    assert.ok(run(g, door(`, hmac_digest: ${dig}`)).ok, dig);
+    assert.equal(why(run(g, door(''))), 'bad-hmac');
+  }
+  // What fwknop --gpg-encryption --use-hmac sends: base64 GnuPG data with its "hQ" cut, then the HMAC.
+  const gpg = Buffer.concat([Buffer.from([0x85, 0x02, 0x0c]), Buffer.alloc(300, 0x42)]).toString('base64').replace(/=+$/, '').slice(2);
+  const fwd = `${gpg}${fwknopHmac('sha256', HMAC, gpg)}`;
+  assert.equal(why(run(fwd, door(''))), 'gpg-refused');
 });
