@@ -2,8 +2,9 @@
  * The verifier of `spa.format: fwknop` doors: one fwknop datagram in, a Grant or a reason out, in the
  * same shape as verifySpa. Pure; never throws on packet bytes. Cheapest first: length, base64
  * alphabet, source, then one HMAC per stanza whose `from` holds the source (the HMAC is checked
- * before anything is decrypted), decryption, inner digest, user, clock window, replay cache (keyed
- * by the datagram's digest, like fwknopd's digest cache), then access, address and timeout.
+ * before anything is decrypted), a known digest (a replay, refused before decryption), decryption,
+ * inner digest, user, clock window, replay cache (keyed by the datagram's digest, like fwknopd's
+ * digest cache), then access, address and timeout. docs/fwknop-format.md lists the reasons in order.
  */
 import { createHash } from 'node:crypto';
 import {
