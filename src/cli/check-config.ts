@@ -1,11 +1,13 @@
 /** `knockctl check-config`: validate only; exit 0 with a summary, or 2 with every problem. */
 import { formatDuration } from '../core';
 import { configPath, readConfig } from './context';
+import { detectSshSession, enforceLints } from './lockout';
 
-export function checkConfig(opts: { config?: string }): number {
+export function checkConfig(opts: { config?: string; allowLockout?: boolean }): number {
   const file = configPath(opts.config);
   const { config: cfg, warnings } = readConfig(file);
   for (const w of warnings) process.stderr.write(`warning: ${file}${w.line ? `:${w.line}` : ''}: ${w.path}: ${w.message}\n`);
+  enforceLints(cfg, file, detectSshSession(), opts.allowLockout ? 'allow' : 'refuse');
   const knock = cfg.doors.filter((d) => d.kind === 'knock').length;
   const spa = cfg.doors.length - knock;
   const longest = Math.max(0, ...cfg.doors.map((d) => d.timeoutSec));

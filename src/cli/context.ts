@@ -43,20 +43,3 @@ export function parsePortArgs(list: readonly string[]): PortSpec[] {
     return r.value;
   });
 }
-
-/** The caller's SSH connection (`SSH_CONNECTION="client cport server sport"`), if any. */
-export function sshCaller(env: NodeJS.ProcessEnv = process.env): { addr: string; port: number } | undefined {
-  const conn = env.SSH_CONNECTION?.trim().split(/\s+/);
-  if (conn && conn.length === 4) {
-    const a = parseAddr((conn[0] as string).replace(/^::ffff:(?=\d+\.)/, ''));
-    const port = Number(conn[3]);
-    if (a && Number.isInteger(port) && port > 0 && port < 65536) return { addr: a.text, port };
-  }
-  const client = env.SSH_CLIENT?.trim().split(/\s+/);
-  if (client && client.length === 3) {
-    const a = parseAddr((client[0] as string).replace(/^::ffff:(?=\d+\.)/, ''));
-    const port = Number(client[2]);
-    if (a && Number.isInteger(port) && port > 0 && port < 65536) return { addr: a.text, port };
-  }
-  return undefined;
-}

@@ -12,6 +12,7 @@ import { daemonCommand } from './daemon';
 import { keygenCommand, spaCommand } from './spa';
 import { knockCommand } from './knock';
 import { importKnockdCommand } from './import-knockd';
+import { ALLOW_LOCKOUT_HELP } from './lockout';
 
 const program = new Command();
 const debug = (): boolean => Boolean(program.opts().debug);
@@ -38,8 +39,9 @@ program
   .command('check-config')
   .description('validate the config; print every problem with its path, or a one-line summary')
   .option('-c, --config <file>', CONFIG_HELP)
+  .option('--allow-lockout', ALLOW_LOCKOUT_HELP)
   .addHelpText('after', '\nExample:\n  knockctl check-config -c /etc/knockctl/config.yaml')
-  .action((o: { config?: string }) => run(() => checkConfig(o))());
+  .action((o: { config?: string; allowLockout?: boolean }) => run(() => checkConfig(o))());
 
 program
   .command('install-ruleset')
@@ -49,8 +51,11 @@ program
   .option('--confirm <seconds>', 'restore the previous ruleset unless `knockctl confirm` runs in time')
   .option('--no-keep-ssh', 'do not keep the SSH session\'s source address allowed (anti-lockout)')
   .option('--keep-ssh-timeout <seconds>', 'how long the anti-lockout grant lasts', '3600')
+  .option('--allow-lockout', ALLOW_LOCKOUT_HELP)
   .addHelpText('after', `
-When run from an SSH session, your source address keeps access to the SSH port you came in on.
+When run from an SSH session (also through sudo), your source address keeps access to the SSH port
+you came in on, and the install is refused (exit 2) when the config would lock you out: no doors and
+nothing allowed, or nothing that could open your SSH port again. --allow-lockout overrides.
 
 Examples:
   sudo knockctl install-ruleset --dry-run

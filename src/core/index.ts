@@ -4,3 +4,4 @@ export * from './ports';
 export * from './addr';
 export * from './duration';
 export * from './portspec';
+export * from './ssh-session';
