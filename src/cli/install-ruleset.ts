@@ -2,7 +2,7 @@
 import { UsageError, formatDuration, type AccessEntry, type SshSession } from '../core';
 import type { Config } from '../config';
 import { configPath, firewallFor, readConfig } from './context';
-import { armRollback, snapshotTable } from './confirm';
+import { armRollback, runDir, snapshotTable } from './confirm';
 import { detectSshSession, enforceLints, unknownSessionWarning } from './lockout';
 import { buildKernelDoors, buildRuleset } from '../nft';
 
@@ -62,7 +62,10 @@ export async function installRuleset(opts: InstallOptions, entry: string): Promi
   );
   if (confirmSecs !== undefined) {
     armRollback(cfg.table, confirmSecs, snapshot, entry);
-    process.stdout.write(`run 'knockctl confirm' within ${confirmSecs}s, or the previous ruleset is restored\n`);
+    process.stdout.write(
+      `run 'knockctl confirm' within ${confirmSecs}s, or the previous ruleset is restored (grants made meanwhile are kept); ` +
+        `a rollback is logged to the journal (journalctl -t knockctl) and ${runDir()}/rollback-${cfg.table}.log\n`,
+    );
   }
   return 0;
 }
