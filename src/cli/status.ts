@@ -83,6 +83,24 @@ function isoSeconds(iso: string): string {
   return iso.replace(/\.\d+Z$/, 'Z');
 }
 
+/** Every counter, in the order and with the label the human output uses (by-reason ones sum up). */
+export const COUNTER_ROWS: readonly (readonly [keyof Counters, string, keyof Paint | undefined])[] = [
+  ['packets', 'packets', undefined],
+  ['duplicates', 'duplicates', undefined],
+  ['knocks', 'knocks seen', undefined],
+  ['knock_successes', 'knock successes', undefined],
+  ['knock_resets', 'knock resets', undefined],
+  ['grants', 'grants', undefined],
+  ['revokes', 'revokes', undefined],
+  ['spa_accepted', 'SPA accepted', undefined],
+  ['spa_rejected', 'SPA rejected', 'yellow'],
+  ['evictions', 'evictions', 'yellow'],
+  ['decode_errors', 'decode errors', undefined],
+  ['nft_failures', 'nft failures', 'red'],
+  ['hook_failures', 'hook failures', 'red'],
+  ['internal_errors', 'internal errors', 'red'],
+];
+
 /** The daemon lines: running or not, since when, and its counters. `now` in ms since the epoch. */
 export function formatDaemon(v: DaemonView, now: number, p: Paint = PLAIN): string[] {
   if (!v.running || !v.since) return [`daemon: ${p.red('not running')} (start it: systemctl start knockctl)`];
@@ -93,19 +111,10 @@ export function formatDaemon(v: DaemonView, now: number, p: Paint = PLAIN): stri
   const c = v.counters;
   if (!c) return lines;
   const sum = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
-  const rows: [string, number, string, keyof Paint | undefined][] = [
-    ['knocks seen', c.knocks, '', undefined],
-    ['knock successes', c.knock_successes, '', undefined],
-    ['grants', c.grants, '', undefined],
-    ['revokes', c.revokes, '', undefined],
-    ['SPA accepted', c.spa_accepted, '', undefined],
-    ['SPA rejected', sum(c.spa_rejected), byReason(c.spa_rejected), 'yellow'],
-    ['evictions', c.evictions, '', 'yellow'],
-    ['decode errors', sum(c.decode_errors), byReason(c.decode_errors), undefined],
-    ['nft failures', c.nft_failures, '', 'red'],
-    ['hook failures', c.hook_failures, '', 'red'],
-    ['internal errors', c.internal_errors, '', 'red'],
-  ];
+  const rows: [string, number, string, keyof Paint | undefined][] = COUNTER_ROWS.map(([key, label, warn]) => {
+    const v = c[key];
+    return typeof v === 'number' ? [label, v, '', warn] : [label, sum(v), byReason(v), warn];
+  });
   lines.push('counters since start:');
   const numWidth = Math.max(...rows.map((r) => String(r[1]).length));
   for (const [label, n, detail, warn] of rows) {
@@ -172,7 +181,7 @@ export function statusJson(table: string, entries: readonly AccessEntry[], daemo
 export async function status(opts: StatusOptions): Promise<number> {
   const { config: cfg } = readConfig(configPath(opts.config));
   const entries = await firewallFor(cfg.table).readAccessInstalled();
-  const daemon = daemonView(readDaemonStatus(cfg.stateDir));
+  const daemon = daemonView(readDaemonStatus(cfg.stateDir, cfg.table));
   if (opts.json) process.stdout.write(`${JSON.stringify(statusJson(cfg.table, entries, daemon), null, 2)}\n`);
   else {
     const paint = useColor(process.stdout.isTTY, process.env) ? COLOR : PLAIN;
