@@ -1,8 +1,9 @@
 /** The composition root's helpers: where the config file is, reading it, building real adapters. */
 import { readFileSync } from 'node:fs';
-import { ConfigError, UsageError, parseAddr, parsePortSpec, type PortSpec } from '../core';
+import { UsageError, parseAddr, parsePortSpec, type PortSpec } from '../core';
 import { loadConfigText, type LoadedConfig } from '../config';
 import { NftProcess } from '../io/nft-runner';
+import { fileError } from './system-errors';
 import { Firewall } from '../daemon';
 
 export const DEFAULT_CONFIG = '/etc/knockctl/config.yaml';
@@ -11,15 +12,13 @@ export function configPath(opt: string | undefined): string {
   return opt ?? process.env.KNOCKCTL_CONFIG ?? DEFAULT_CONFIG;
 }
 
-/** Read and validate the config file; every problem becomes a ConfigError (exit 2). */
+/** Read and validate the config file: a missing file is a usage error (2), an unreadable one a runtime error (1, says to run as root), a bad one a ConfigError (2). */
 export function readConfig(file: string): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
-    throw new ConfigError([{ path: '', message: `cannot read the config file: ${why}` }], file);
+    throw fileError('config file', file, e);
   }
   return loadConfigText(text, file);
 }

@@ -9,6 +9,7 @@ import { KNOCK_USAGE, parseKnockArgs } from '../config/knock-args';
 import { deriveSequence, parseSecret, stepCounter } from '../knock';
 import { sendKnocks } from '../io/knock-sender';
 import { configPath, readConfig } from './context';
+import { fileError } from './system-errors';
 
 const HELP = `${KNOCK_USAGE}
        knockctl knock [-d MS] [-4|-6] [-v] --door NAME --secret FILE [-c CONFIG] HOST
@@ -55,7 +56,7 @@ function rotatingSteps(own: Record<string, string>): PortSpec[] {
   try {
     raw = readFileSync(own.secret);
   } catch (e) {
-    throw new UsageError(`cannot read ${own.secret}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw fileError('secret file', own.secret, e);
   }
   const secret = parseSecret(new Uint8Array(raw));
   if (!secret.ok) throw new UsageError(`${own.secret}: ${secret.detail ?? secret.reason}`);
