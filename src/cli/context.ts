@@ -12,15 +12,18 @@ export function configPath(opt: string | undefined): string {
   return opt ?? process.env.KNOCKCTL_CONFIG ?? DEFAULT_CONFIG;
 }
 
-/** Read and validate the config file: a missing file is a usage error (2), an unreadable one a runtime error (1, says to run as root), a bad one a ConfigError (2). */
-export function readConfig(file: string): LoadedConfig {
-  let text: string;
+/** The config file's text: a missing file is a usage error (2), an unreadable one a runtime error (1) that says to run as root. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     throw fileError('config file', file, e);
   }
-  return loadConfigText(text, file);
+}
+
+/** Read and validate the config file; every problem in it becomes a ConfigError (exit 2). */
+export function readConfig(file: string): LoadedConfig {
+  return loadConfigText(readConfigText(file), file);
 }
 
 export function firewallFor(table: string): Firewall {

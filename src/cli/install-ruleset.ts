@@ -1,7 +1,8 @@
 /** `knockctl install-ruleset`: replace our table atomically, keeping grants and the caller's SSH access. */
-import { UsageError, formatDuration, type AccessEntry, type SshSession } from '../core';
+import { formatDuration, type AccessEntry, type SshSession } from '../core';
 import type { Config } from '../config';
 import { configPath, firewallFor, readConfig } from './context';
+import { parseDurationArg } from './duration-arg';
 import { armRollback, runDir, snapshotTable } from './confirm';
 import { detectSshSession, enforceLints, unknownSessionWarning } from './lockout';
 import { buildKernelDoors, buildRuleset } from '../nft';
@@ -19,8 +20,7 @@ function antiLockout(cfg: Config, opts: InstallOptions, session: SshSession): { 
   if (opts.keepSsh === false) return { entries: [] };
   const caller = session.caller;
   if (!caller) return { entries: [] };
-  const secs = Number(opts.keepSshTimeout ?? 3600);
-  if (!Number.isInteger(secs) || secs < 60) throw new UsageError(`--keep-ssh-timeout ${opts.keepSshTimeout}: need whole seconds >= 60`);
+  const secs = parseDurationArg('--keep-ssh-timeout', opts.keepSshTimeout ?? '1h', { min: 60 });
   const family = caller.addr.includes(':') ? 6 : 4;
   const entry: AccessEntry = { family, addr: caller.addr, proto: 'tcp', port: caller.port, door: 'anti-lockout', timeoutSec: secs, expiresSec: secs, set: family === 4 ? 'allowed4' : 'allowed6' };
   const note = cfg.base.policy === 'drop'
@@ -35,8 +35,7 @@ export async function installRuleset(opts: InstallOptions, entry: string): Promi
   for (const w of warnings) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
   let confirmSecs: number | undefined;
   if (opts.confirm !== undefined) {
-    confirmSecs = Number(opts.confirm);
-    if (!Number.isInteger(confirmSecs) || confirmSecs < 5 || confirmSecs > 3600) throw new UsageError(`--confirm ${opts.confirm}: need whole seconds from 5 to 3600`);
+    confirmSecs = parseDurationArg('--confirm', opts.confirm, { min: 5, max: 3600 });
   }
   const fw = firewallFor(cfg.table);
   const session = detectSshSession();

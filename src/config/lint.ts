@@ -3,7 +3,7 @@
  * `check-config` and `install-ruleset` both run them; errors refuse (exit 2) unless the admin passes
  * `--allow-lockout`, warnings are printed. Pure: the SSH caller is found elsewhere and passed in.
  */
-import { cidrContains, formatPortSpec, parseAddr, type PortSpec } from '../core';
+import { cidrContains, formatPortSpec, parseAddr, type PortSpec, type Service } from '../core';
 import type { Config } from './types';
 
 export interface LintFinding {
@@ -21,6 +21,8 @@ export interface LintContext {
 }
 
 const same = (a: PortSpec, b: PortSpec): boolean => a.port === b.port && a.proto === b.proto;
+/** A port of this host (a forwarded service or a port forward reaches another host, not our sshd). */
+const sameLocal = (s: Service, p: PortSpec): boolean => s.kind === 'local' && same(s, p);
 
 function inAllowFrom(cfg: Config, addr: string): boolean {
   const a = parseAddr(addr);
@@ -31,7 +33,7 @@ function inAllowFrom(cfg: Config, addr: string): boolean {
 function doorsOpening(cfg: Config, svc: PortSpec, addr: string): string[] {
   const a = parseAddr(addr);
   return cfg.doors
-    .filter((d) => d.action === 'grant' && d.open.some((o) => same(o, svc)))
+    .filter((d) => d.action === 'grant' && d.open.some((o) => sameLocal(o, svc)))
     .filter((d) => !d.from || (a !== undefined && d.from.some((n) => n.family === a.family && cidrContains(n, a.bytes))))
     .map((d) => d.name);
 }
@@ -57,7 +59,7 @@ function hidesNothing(cfg: Config): LintFinding[] {
   for (const d of cfg.doors) {
     if (d.action !== 'grant') continue;
     d.open.forEach((o, i) => {
-      if (cfg.base.allow.some((a) => same(a, o))) {
+      if (cfg.base.allow.some((a) => sameLocal(o, a))) {
         out.push({
           code: 'door-hides-nothing', severity: 'warning', path: `doors.${d.name}.open[${i}]`,
           message: `${formatPortSpec(o)} is also in base.allow, so it is open to everyone: the door hides nothing (remove it from base.allow)`,

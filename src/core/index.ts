@@ -5,3 +5,5 @@ export * from './addr';
 export * from './duration';
 export * from './portspec';
 export * from './ssh-session';
+export * from './version';
+export * from './service';

@@ -3,7 +3,7 @@
  * the per-packet path only computes one HMAC hint per client and derives nothing for garbage.
  */
 import type { KeyObject } from 'node:crypto';
-import type { PortSpec } from '../core';
+import { type Service, sameService } from '../core';
 import type { SpaClient, SpaDoor } from '../config';
 import { type EnvelopeKeys, deriveEnvelopeKeys, ed25519PublicKeyObject } from './envelope';
 
@@ -13,7 +13,7 @@ export interface KeyringEntry {
   /** Ed25519 clients only. */
   readonly publicKey?: KeyObject;
   /** What this client may open: its own `open` (a subset of the door's), else the door's. */
-  readonly allowed: readonly PortSpec[];
+  readonly allowed: readonly Service[];
 }
 
 export interface SpaKeyring {
@@ -27,7 +27,7 @@ export function buildSpaKeyring(door: SpaDoor): SpaKeyring {
     // Intersect with the door's list even though config normalization checks it: a grant must
     // never exceed the door, whatever built the SpaDoor.
     const own = client.open ?? door.open;
-    const allowed = own.filter((p) => door.open.some((o) => o.port === p.port && o.proto === p.proto));
+    const allowed = own.filter((p) => door.open.some((o) => sameService(o, p)));
     return client.type === 'ed25519' ? { client, keys, allowed, publicKey: ed25519PublicKeyObject(client.key) } : { client, keys, allowed };
   });
   return { door, entries };

@@ -3,7 +3,9 @@
  * Checks go cheapest first: length, source, hint (one HMAC per client), AEAD, signature, version,
  * body, clock window, replay cache, access, address. No response is ever sent for any outcome.
  */
-import { type Grant, type IpAddr, type Outcome, type PortSpec, cidrContains, ok, parseAddr, prefixOf, reject } from '../core';
+import {
+  type Grant, type IpAddr, type Outcome, type PortSpec, type Service, cidrContains, formatService, localService, ok, parseAddr, prefixOf, reject, sameService,
+} from '../core';
 import type { SpaDoor } from '../config';
 import { hintMatches, openEnvelope, signedMessage, ed25519Verify } from './envelope';
 import { type KeyringEntry, type SpaKeyring, keyringFor } from './keyring';
@@ -76,11 +78,11 @@ export function verifySpa(packet: Uint8Array, ctx: SpaVerifyContext): SpaVerdict
   if (!fresh.ok) return reject(fresh.reason, entry.client.name);
   // Authentic and fresh from here on: whatever the answer, this nonce is spent.
   const append = ctx.replay.record(nonce, req.tsMs);
-  const ports = grantedPorts(entry, req.access);
-  if (!ports.ok) return { ...ports, append };
+  const services = grantedServices(entry, req.access);
+  if (!services.ok) return { ...services, append };
   const target = targetAddr(door, src, req.addr);
   if (!target.ok) return { ...target, append };
-  const grant: Grant = { door: door.name, family: target.value.family, addr: grantAddr(door, target.value), ports: ports.value, timeoutSec: timeoutOf(door, req) };
+  const grant: Grant = { door: door.name, family: target.value.family, addr: grantAddr(door, target.value), services: services.value, timeoutSec: timeoutOf(door, req) };
   return ok({ grant, client: entry.client.name, request: req, append });
 }
 
@@ -93,10 +95,16 @@ function authenticBody(entry: KeyringEntry, packet: Uint8Array, plain: Uint8Arra
   return ed25519Verify(entry.publicKey, msg, plain.subarray(plain.length - SIG_LEN)) ? body : undefined;
 }
 
-function grantedPorts(entry: KeyringEntry, asked: readonly PortSpec[]): Outcome<readonly PortSpec[], 'access-denied'> {
-  if (asked.length === 0) return entry.allowed.length > 0 ? ok(entry.allowed) : reject('access-denied', `${entry.client.name}: nothing to open`);
-  for (const p of asked) {
-    if (!entry.allowed.some((a) => a.port === p.port && a.proto === p.proto)) return reject('access-denied', `${entry.client.name} asked for ${p.port}/${p.proto}`);
+/**
+ * No request: everything this client's entry allows (forwarded services and port forwards included).
+ * A request: each asked service must be one the entry allows, compared as Services (today's wire
+ * format names this host's ports only).
+ */
+function grantedServices(entry: KeyringEntry, askedPorts: readonly PortSpec[]): Outcome<readonly Service[], 'access-denied'> {
+  if (askedPorts.length === 0) return entry.allowed.length > 0 ? ok(entry.allowed) : reject('access-denied', `${entry.client.name}: nothing to open`);
+  const asked = askedPorts.map(localService);
+  for (const s of asked) {
+    if (!entry.allowed.some((a) => sameService(a, s))) return reject('access-denied', `${entry.client.name} asked for ${formatService(s)}`);
   }
   return ok(asked);
 }

@@ -33,7 +33,7 @@ test('a good AEAD packet grants the requested port to the source', () => {
   const r = run(packet());
   assert.ok(r.ok);
   assert.equal(r.value.client, 'alice');
-  assert.deepEqual(r.value.grant, { door: 'ssh-spa', family: 4, addr: SRC, ports: [{ port: 22, proto: 'tcp' }], timeoutSec: 30 });
+  assert.deepEqual(r.value.grant, { door: 'ssh-spa', family: 4, addr: SRC, services: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 30 });
   assert.equal(r.value.append.length, 41);
 });
 
@@ -42,7 +42,25 @@ test('a good Ed25519 packet grants; its own open list is the limit', () => {
   assert.equal(reason(run(packet({ key: BOB, access: ports(['443/tcp']) }))), 'access-denied');
   const all = run(packet({ key: BOB, access: [] }));
   assert.ok(all.ok);
-  assert.deepEqual(all.value.grant.ports, [{ port: 22, proto: 'tcp' }]);
+  assert.deepEqual(all.value.grant.services, [{ kind: 'local', port: 22, proto: 'tcp' }]);
+});
+
+test('no access request: everything the client may open, forwarded services and port forwards included', () => {
+  const router = (clientOpen?: string[]): SpaDoor => makeDoor({ open: ['22/tcp', '192.168.1.10:22/tcp', '2222/tcp=>[2001:db8::10]:22'], timeout: 30, window: 60 }, [
+    { name: 'alice', ...(serverEntryOf(ALICE) as { key: string }), ...(clientOpen ? { open: clientOpen } : {}) },
+  ]);
+  const all = run(packet({ access: [] }), { door: router() });
+  assert.ok(all.ok);
+  assert.deepEqual(all.value.grant.services, [
+    { kind: 'local', port: 22, proto: 'tcp' },
+    { kind: 'forward', family: 4, addr: '192.168.1.10', port: 22, proto: 'tcp' },
+    { kind: 'dnat', port: 2222, proto: 'tcp', family: 6, toAddr: '2001:db8::10', toPort: 22 },
+  ]);
+  const own = run(packet({ access: [] }), { door: router(['192.168.1.10:22/tcp']) });
+  assert.ok(own.ok);
+  assert.deepEqual(own.value.grant.services, [{ kind: 'forward', family: 4, addr: '192.168.1.10', port: 22, proto: 'tcp' }], 'the client entry limits it');
+  const asked = run(packet({ access: ports(['22/tcp']) }), { door: router(['192.168.1.10:22/tcp']) });
+  assert.equal(reason(asked), 'access-denied', 'this host\'s 22/tcp is not the forwarded 192.168.1.10:22/tcp');
 });
 
 test('every reason the verifier returns is in the exported list', () => {
