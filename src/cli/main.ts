@@ -187,11 +187,14 @@ program
   .command('import-knockd')
   .description('translate a knockd.conf into a knockctl config (printed, or written with -o)')
   .argument('<file>', 'the knockd.conf to read')
-  .option('-o, --out <file>', 'write the config here (mode 0600) instead of printing it')
+  .option('-o, --out <file>', 'write the config here (whole or not at all, mode 0600) instead of printing it')
   .option('-f, --force', 'overwrite --out')
   .addHelpText('after', `
 Commands knockctl can express natively (iptables/nft allow rules for %IP%) become open/timeout and
 revoke doors; anything else is kept as a hook and listed in a warning.
+
+Write the config with -o, not with '>': the shell empties the file before the import runs, so a
+failed import through '>' leaves an empty config; -o replaces the file only once all of it is written.
 
 Example:
   knockctl import-knockd /etc/knockd.conf -o /etc/knockctl/config.yaml && knockctl check-config`)
