@@ -54,8 +54,8 @@ async function startSshd(t: { after(fn: () => unknown): void }, l: Lab): Promise
 }
 
 /** `ssh root@server COMMAND` from a client namespace; exit 255 when it cannot connect. */
-function ssh(l: Lab, s: Ssh, from: Host, command: string): ReturnType<Lab['exec']> {
-  return l.exec(from.ns, 'ssh', '-F', '/dev/null', '-i', s.key, '-p', String(PORT), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
+function ssh(l: Lab, s: Ssh, from: Host, command: string, ...extra: string[]): ReturnType<Lab['exec']> {
+  return l.exec(from.ns, 'ssh', ...extra, '-F', '/dev/null', '-i', s.key, '-p', String(PORT), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
     '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=3', '-o', 'LogLevel=ERROR', `root@${l.server.ip4}`, command);
 }
 
@@ -92,6 +92,10 @@ test('sudo knockctl install-ruleset over real SSH keeps the caller in, and only 
   const list = await l.sh(l.server.ns, 'nft', 'list', 'set', 'inet', 'kt', 'allowed4');
   assert.match(list, new RegExp(`${a.ip4.replaceAll('.', '\\.')} \\. tcp \\. ${PORT} timeout 1h[^\\n]*comment "anti-lockout"`));
   assert.equal((await ssh(l, s, a, 'true')).code, 0, 'a NEW session from the caller\'s address gets in');
+  // Interactive (a terminal: Debian's sudoers has use_pty, so sudo runs knockctl under its monitor).
+  const tty = await ssh(l, s, a, `sudo ${knockctl} install-ruleset -c ${good}`, '-tt');
+  assert.equal(tty.code, 0, tty.stdout + tty.stderr);
+  assert.match(tty.stdout, new RegExp(`anti-lockout: your SSH source ${a.ip4.replaceAll('.', '\\.')} keeps ${PORT}/tcp open for 1h \\(found through the environment of sudo \\(pid \\d+\\)`));
   const other = await ssh(l, s, b, 'true');
   assert.equal(other.code, 255, `another address must not get in: ${other.stderr}`);
 });
