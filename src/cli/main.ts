@@ -14,6 +14,7 @@ import { keygenCommand, spaCommand } from './spa';
 import { knockCommand } from './knock';
 import { importKnockdCommand } from './import-knockd';
 import { ALLOW_LOCKOUT_HELP } from './lockout';
+import { importFwknopCommand } from './import-fwknop';
 
 const program = new Command();
 const debug = (): boolean => Boolean(program.opts().debug);
@@ -199,6 +200,23 @@ failed import through '>' leaves an empty config; -o replaces the file only once
 Example:
   knockctl import-knockd /etc/knockd.conf -o /etc/knockctl/config.yaml && knockctl check-config`)
   .action((file: string, o) => run(() => importKnockdCommand(file, o))());
+
+program
+  .command('import-fwknop')
+  .description('translate fwknopd\'s access.conf (and fwknopd.conf) into a knockctl config: fwknop clients and keys keep working')
+  .argument('<access.conf>', 'fwknopd\'s access.conf')
+  .option('--fwknopd-conf <file>', 'fwknopd.conf, for the interface, the SPA port and MAX_SPA_PACKET_AGE')
+  .option('--open <list>', 'services for stanzas without OPEN_PORTS, e.g. 22/tcp,443/tcp')
+  .option('-o, --out <file>', 'write the config here (mode 0600) instead of printing it')
+  .option('-f, --force', 'overwrite --out')
+  .addHelpText('after', `
+One spa.format: fwknop door; each access.conf stanza becomes a client with its keys, SOURCE,
+OPEN_PORTS, timeouts and REQUIRE_* settings. What does not carry over (GnuPG, CMD_EXEC, NAT, ...) is
+a warning with its line number.
+
+Example:
+  knockctl import-fwknop /etc/fwknop/access.conf --fwknopd-conf /etc/fwknop/fwknopd.conf -o /etc/knockctl/config.yaml`)
+  .action((file: string, o) => run(() => importFwknopCommand(file, o))());
 
 program
   .command('keygen')
