@@ -57,6 +57,18 @@ function readPending(table: string): Pending | undefined {
   }
 }
 
+/** What `status` shows: a pending rollback's deadline (ms since the epoch) and the last rollback's report. */
+export function rollbackState(table: string): { pendingUntil?: number; last?: string } {
+  const p = readPending(table);
+  let last: string | undefined;
+  try {
+    last = readFileSync(join(runDir(), `rollback-${table}.log`), 'utf8').trimEnd().split('\n').at(-1);
+  } catch {
+    /* no rollback ran since boot */
+  }
+  return { ...(p ? { pendingUntil: p.deadline } : {}), ...(last ? { last } : {}) };
+}
+
 /** `knockctl confirm`: keep the new ruleset. Returns false when nothing was pending. */
 export function confirmPending(table: string): boolean {
   const p = readPending(table);

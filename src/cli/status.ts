@@ -4,6 +4,7 @@ import type { Config, Door } from '../config';
 import { newStats, type DaemonStats } from '../daemon';
 import { configPath, firewallFor, readConfig } from './context';
 import { readDaemonStatus } from './daemon';
+import { rollbackState } from './confirm';
 
 export interface StatusOptions {
   config?: string;
@@ -138,8 +139,27 @@ function pad(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n');
 }
 
+/** A pending `install-ruleset --confirm` rollback and the last one that ran (from /run/knockctl). */
+export interface RollbackView {
+  /** ms since the epoch when the previous table comes back, unless confirmed. */
+  readonly pendingUntil?: number;
+  /** The last rollback's report line (timestamped). */
+  readonly last?: string;
+}
+
+export function formatRollback(r: RollbackView, now: number, p: Paint = PLAIN): string[] {
+  const lines: string[] = [];
+  if (r.pendingUntil !== undefined) {
+    const left = Math.max(0, Math.ceil((r.pendingUntil - now) / 1000));
+    lines.push(p.yellow(`rollback pending: the previous table comes back in ${formatDuration(left)} unless you run: knockctl confirm`));
+  }
+  if (r.last) lines.push(`last rollback: ${r.last}`);
+  return lines;
+}
+
 export interface FormatOptions {
   readonly daemon?: DaemonView;
+  readonly rollback?: RollbackView;
   /** ms since the epoch, for the daemon's uptime. */
   readonly now?: number;
   readonly paint?: Paint;
@@ -149,6 +169,8 @@ export function formatStatus(table: string, entries: readonly AccessEntry[], cfg
   const p = o.paint ?? PLAIN;
   const lines: string[] = [];
   if (o.daemon) lines.push(...formatDaemon(o.daemon, o.now ?? 0, p), '');
+  const rb = o.rollback ? formatRollback(o.rollback, o.now ?? 0, p) : [];
+  if (rb.length) lines.push(...rb, '');
   lines.push(p.bold(`table inet ${table}: ${entries.length} grant${entries.length === 1 ? '' : 's'}`));
   if (entries.length) {
     const rows = [['SOURCE', 'SERVICE', 'DOOR', 'TIME LEFT']];
@@ -167,10 +189,11 @@ export function formatStatus(table: string, entries: readonly AccessEntry[], cfg
   return lines.join('\n');
 }
 
-export function statusJson(table: string, entries: readonly AccessEntry[], daemon?: DaemonView): unknown {
+export function statusJson(table: string, entries: readonly AccessEntry[], daemon?: DaemonView, rollback?: RollbackView): unknown {
   return {
     table,
     ...(daemon ? { daemon } : {}),
+    ...(rollback ? { rollback: { pending_until: rollback.pendingUntil === undefined ? null : new Date(rollback.pendingUntil).toISOString(), last: rollback.last ?? null } } : {}),
     grants: entries.map((e) => ({
       family: e.family, addr: e.addr, proto: e.proto, port: e.port, door: e.door ?? null,
       timeout: e.timeoutSec ?? null, expires: e.expiresSec ?? null, set: e.set,
@@ -182,10 +205,11 @@ export async function status(opts: StatusOptions): Promise<number> {
   const { config: cfg } = readConfig(configPath(opts.config));
   const entries = await firewallFor(cfg.table).readAccessInstalled();
   const daemon = daemonView(readDaemonStatus(cfg.stateDir, cfg.table));
-  if (opts.json) process.stdout.write(`${JSON.stringify(statusJson(cfg.table, entries, daemon), null, 2)}\n`);
+  const rollback = rollbackState(cfg.table);
+  if (opts.json) process.stdout.write(`${JSON.stringify(statusJson(cfg.table, entries, daemon, rollback), null, 2)}\n`);
   else {
     const paint = useColor(process.stdout.isTTY, process.env) ? COLOR : PLAIN;
-    process.stdout.write(`${formatStatus(cfg.table, entries, cfg, { daemon, now: Date.now(), paint })}\n`);
+    process.stdout.write(`${formatStatus(cfg.table, entries, cfg, { daemon, rollback, now: Date.now(), paint })}\n`);
   }
   return 0;
 }

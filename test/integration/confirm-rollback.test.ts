@@ -43,6 +43,8 @@ test('a rollback keeps the grants made while it was pending, and says what it re
   // While pending: the new session's grant (a manual grant stands in for the knock that made it).
   assert.equal((await l.knockctl(l.server.ns, 'grant', a.ip4, '22/tcp', '-c', after, '-t', '600')).code, 0);
   assert.equal(await l.connects(a, l.server.ip4, 22), true);
+  const pending = await l.exec(l.server.ns, env[0]!, ...env.slice(1), 'status', '-c', after);
+  assert.match(pending.stdout, /^rollback pending: the previous table comes back in \d+s unless you run: knockctl confirm$/m);
 
   const log = join(runDir, 'rollback-kt.log');
   assert.ok(await waitFor(() => existsSync(log), 20000), 'the rollback ran and logged');
@@ -53,6 +55,10 @@ test('a rollback keeps the grants made while it was pending, and says what it re
   assert.equal(await l.connects(a, l.server.ip4, 22), true, 'the client that proved access still gets in');
   const text = readFileSync(log, 'utf8');
   assert.match(text, new RegExp(`not confirmed in time \\(knockctl confirm\\): restored the previous table inet kt; kept 2 grant\\(s\\) made since: .*${a.ip4.replaceAll('.', '\\.')} \\. tcp \\. 22 \\(manual\\), \\d+s left`));
+  const later = await l.exec(l.server.ns, env[0]!, ...env.slice(1), 'status', '-c', before, '--json');
+  const rb = (JSON.parse(later.stdout) as { rollback: { pending_until: string | null; last: string | null } }).rollback;
+  assert.equal(rb.pending_until, null);
+  assert.match(rb.last ?? '', /restored the previous table inet kt; kept 2 grant/);
   assert.ok(await waitFor(() => existsSync(journal), 5000), 'logger was called');
   assert.match(readFileSync(journal, 'utf8'), /^-t knockctl -p auth\.warning -- install-ruleset --confirm was not confirmed in time .*restored the previous table inet kt; kept 2 grant/m);
 });

@@ -123,3 +123,17 @@ test('the human output shows every counter status --json has', () => {
   const text = formatDaemon(running, NOW).join('\n');
   for (const [, label] of COUNTER_ROWS) assert.match(text, new RegExp(`^  ${label} +\\d+`, 'm'), label);
 });
+
+test('a pending rollback and the last rollback are shown; JSON has them under rollback', () => {
+  const rb = { pendingUntil: NOW + 41500, last: '2025-03-01T13:00:00.000Z install-ruleset --confirm was not confirmed in time: restored' };
+  const text = formatStatus('kt', [], undefined, { rollback: rb, now: NOW });
+  assert.equal(text, [
+    'rollback pending: the previous table comes back in 42s unless you run: knockctl confirm',
+    `last rollback: ${rb.last}`,
+    '',
+    'table inet kt: 0 grants',
+  ].join('\n'));
+  assert.equal(formatStatus('kt', [], undefined, { rollback: {}, now: NOW }), 'table inet kt: 0 grants');
+  assert.deepEqual((statusJson('kt', [], undefined, rb) as { rollback: unknown }).rollback, { pending_until: new Date(NOW + 41500).toISOString(), last: rb.last });
+  assert.deepEqual((statusJson('kt', [], undefined, {}) as { rollback: unknown }).rollback, { pending_until: null, last: null });
+});
