@@ -1,14 +1,16 @@
 /**
  * Anti-lockout with a REAL sshd and REAL sudo (Debian's default sudoers: env_reset drops
  * SSH_CONNECTION). sshd runs in the server namespace on a private config (its own host key in a temp
- * dir, its own port, no PAM), killed by the lab's teardown; clients log in as root with a test key and
+ * dir, its own port, no PAM), killed by the lab's teardown. Clients log in as a temporary admin user
+ * (no password, so no password login; a key that only this sshd accepts; passwordless sudo through a
+ * sudoers.d drop-in, under Debian's default `Defaults env_reset`), removed again by the teardown, and
  * run `sudo knockctl install-ruleset`. Afterwards a new session from the caller's address gets in and
- * one from the other client does not.
+ * one from the other client does not. (Root is not used: sshd without PAM refuses a locked root.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KNOCKCTL, skipReason, upLab, waitForLine, type Host, type Lab } from './support/lab';
@@ -20,12 +22,29 @@ const skip = skipReason() ??
 
 const PORT = 2222;
 
-interface Ssh { dir: string; key: string }
+interface Ssh { dir: string; key: string; user: string }
+
+/** A throwaway admin: no password (`*`), no home, passwordless sudo. Removed by the teardown. */
+function tempAdmin(t: { after(fn: () => unknown): void }): string {
+  const user = `nktest${process.pid % 100000}`;
+  const sudoers = `/etc/sudoers.d/${user}`;
+  t.after(() => {
+    rmSync(sudoers, { force: true });
+    spawnSync('userdel', ['-f', user], { stdio: 'ignore' });
+  });
+  const r = spawnSync('useradd', ['-M', '-d', '/nonexistent', '-s', '/bin/sh', '-p', '*', user], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  writeFileSync(sudoers, `${user} ALL=(ALL:ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
+  chmodSync(sudoers, 0o440);
+  return user;
+}
 
 /** Keys and an sshd config in a temp dir; sshd started in the server namespace. */
 async function startSshd(t: { after(fn: () => unknown): void }, l: Lab): Promise<Ssh> {
   const dir = mkdtempSync(join(tmpdir(), 'knockctl-sshd-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(dir, 0o755);
+  const user = tempAdmin(t);
   // sshd needs its privilege-separation directory; the package creates it only when its service starts.
   if (!existsSync('/run/sshd')) {
     mkdirSync('/run/sshd', { mode: 0o755 });
@@ -45,18 +64,18 @@ async function startSshd(t: { after(fn: () => unknown): void }, l: Lab): Promise
   const cfg = join(dir, 'sshd_config');
   writeFileSync(cfg, [
     `Port ${PORT}`, `ListenAddress ${l.server.ip4}`, `HostKey ${join(dir, 'host')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-    'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no',
+    `AllowUsers ${user}`, 'PermitRootLogin no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no',
     'StrictModes no', `PidFile ${join(dir, 'sshd.pid')}`, 'LogLevel VERBOSE', '',
   ].join('\n'));
   const sshd = l.start(l.server.ns, '/usr/sbin/sshd', ['-D', '-e', '-f', cfg]);
   await waitForLine(sshd, /Server listening on/, 10000);
-  return { dir, key: join(dir, 'user') };
+  return { dir, key: join(dir, 'user'), user };
 }
 
 /** `ssh root@server COMMAND` from a client namespace; exit 255 when it cannot connect. */
 function ssh(l: Lab, s: Ssh, from: Host, command: string, ...extra: string[]): ReturnType<Lab['exec']> {
   return l.exec(from.ns, 'ssh', ...extra, '-F', '/dev/null', '-i', s.key, '-p', String(PORT), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
-    '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=3', '-o', 'LogLevel=ERROR', `root@${l.server.ip4}`, command);
+    '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=3', '-o', 'LogLevel=ERROR', `${s.user}@${l.server.ip4}`, command);
 }
 
 function config(dir: string, name: string, open: string): string {
