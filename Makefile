@@ -16,9 +16,9 @@ all: build
 # and libnftables are loaded through koffi, which ships prebuilt binaries: no compiler on the server).
 # Test and bench: knockd (its client, and the daemon the bench compares against),
 # tcpdump, gcc for the bench's packet sender; fwknop-client (integration tests send with the real client) and
-# fwknop-server (the bench compares against fwknopd).
+# fwknop-server (the bench compares against fwknopd); sshd/ssh/sudo for the anti-lockout test.
 RUNTIME_PKGS := nftables libpcap0.8 iproute2
-TEST_PKGS    := knockd tcpdump gcc fwknop-client fwknop-server
+TEST_PKGS    := knockd tcpdump gcc fwknop-client fwknop-server openssh-server openssh-client sudo
 define apt_missing
 	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -16,6 +16,7 @@ import { sendKnocks } from '../io/knock-sender';
 const spaKeys = () => require('../spa/keys') as typeof import('../spa/keys');
 const clientFile = () => require('./client-file') as typeof import('./client-file');
 /* eslint-enable @typescript-eslint/no-require-imports */
+import { fileError } from './system-errors';
 
 const HELP = `${KNOCK_USAGE}
        knockctl knock [-d MS] [-4|-6] [-v] --door NAME [-c CLIENT_CONFIG] [--secret FILE] [HOST]
@@ -71,7 +72,7 @@ function readSecretFile(file: string): Uint8Array {
     raw = readFileSync(file);
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw fileError('secret file', file, e);
   }
   const secret = parseSecret(new Uint8Array(raw));
   if (!secret.ok) throw new UsageError(`${file}: ${secret.detail ?? secret.reason}`);
