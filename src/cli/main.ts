@@ -12,6 +12,7 @@ import { configPath, firewallFor, readConfig } from './context';
 import { daemonCommand } from './daemon';
 import { keygenCommand, spaCommand } from './spa';
 import { knockCommand } from './knock';
+import { clientStanzaCommand } from './client-stanza';
 import { importKnockdCommand } from './import-knockd';
 import { ALLOW_LOCKOUT_HELP } from './lockout';
 import { importFwknopCommand } from './import-fwknop';
@@ -183,6 +184,15 @@ program
   .allowExcessArguments()
   .argument('[args...]', 'knock [-u] [-d MS] [-4|-6] [-v] HOST PORT[:PROTO]...  (knockctl knock -h for more)')
   .action((args: string[]) => run(() => knockCommand(args))());
+
+program
+  .command('client-stanza')
+  .description('print the client.yaml stanza for a rotating knock door (its parameters, not its secret)')
+  .argument('<door>', 'a door with sequence: {rotate: ...}')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .option('--host <host>', 'the server name clients knock on (default: SERVER, to edit)')
+  .addHelpText('after', '\nExample:\n  knockctl client-stanza rot --host server.example >> rot-client.yaml')
+  .action((door: string, o: { config?: string; host?: string }) => run(() => clientStanzaCommand(door, o))());
 
 program
   .command('import-knockd')
