@@ -221,8 +221,8 @@ program
   .option('-f, --force', 'overwrite --out')
   .addHelpText('after', `
 One spa.format: fwknop door; each access.conf stanza becomes a client with its keys, SOURCE,
-OPEN_PORTS, timeouts and REQUIRE_* settings. What does not carry over (GnuPG, CMD_EXEC, NAT, ...) is
-a warning with its line number.
+OPEN_PORTS, timeouts and REQUIRE_* settings; %include and %include_folder are followed. What does
+not carry over (GnuPG, CMD_EXEC, NAT, ...) is a warning with its file and line.
 
 Example:
   knockctl import-fwknop /etc/fwknop/access.conf --fwknopd-conf /etc/fwknop/fwknopd.conf -o /etc/knockctl/config.yaml`)
