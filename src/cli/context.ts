@@ -1,9 +1,11 @@
 /** The composition root's helpers: where the config file is, reading it, building real adapters. */
 import { readFileSync } from 'node:fs';
 import { ConfigError, UsageError, parseAddr, parsePortSpec, type PortSpec } from '../core';
-import { loadConfigText, type LoadedConfig } from '../config';
+import { loadConfigText, localTargetIssues, type Config, type LoadedConfig } from '../config';
+import { LocalAddresses } from '../io/local-addresses';
 import { NftProcess } from '../io/nft-runner';
 import { Firewall } from '../daemon';
+import { buildSetLayout } from '../nft';
 
 export const DEFAULT_CONFIG = '/etc/knockctl/config.yaml';
 
@@ -24,8 +26,21 @@ export function readConfig(file: string): LoadedConfig {
   return loadConfigText(text, file);
 }
 
-export function firewallFor(table: string): Firewall {
-  return new Firewall(new NftProcess(), table);
+/**
+ * Refuse a config whose forwarded services or port forwards target this host's own addresses (read
+ * now): the forward path never sees that traffic. check-config, install-ruleset and the daemon (at
+ * start and reload) all run it, so they agree.
+ */
+export function checkLocalTargets(cfg: Config, file: string, isLocal?: (addr: string) => boolean): void {
+  let own: LocalAddresses | undefined;
+  const has = isLocal ?? ((a: string) => (own ??= new LocalAddresses({ every: () => ({ cancel: () => undefined }) })).has(a));
+  const issues = localTargetIssues(cfg.doors, has);
+  if (issues.length) throw new ConfigError(issues, file);
+}
+
+/** The firewall of `table`; with `cfg`, grants and revokes go to the sets its doors have (nft/layout.ts). */
+export function firewallFor(table: string, cfg?: Config): Firewall {
+  return new Firewall(new NftProcess(), table, cfg ? buildSetLayout(cfg) : undefined);
 }
 
 /** Parse `ADDR` for grant/revoke. */

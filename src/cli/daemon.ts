@@ -13,7 +13,7 @@ import { LocalAddresses } from '../io/local-addresses';
 import { FsStateStore } from '../io/state-store';
 import { ExecHookRunner } from '../io/hook-runner';
 import { Daemon, Firewall, notInstalled, type DaemonStats, type Runtime } from '../daemon';
-import { configPath, readConfig } from './context';
+import { checkLocalTargets, configPath, readConfig } from './context';
 import { startMetricsServer, type MetricsServer } from './metrics';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
@@ -48,6 +48,7 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
   log.info({ event: 'nft-transport', nft: lib.runner ? 'libnftables' : 'nft process', reason: lib.reason }, `nft transport: ${lib.runner ? 'libnftables in process' : `nft process (${lib.reason ?? ''})`}`);
   if (!(await new Firewall(nft, config.table).exists())) throw notInstalled(config.table);
   const local = new LocalAddresses();
+  checkLocalTargets(config, file, (a) => local.has(a));
   const daemon = new Daemon({
     capture: new PcapCapture({ interfaces: config.interfaces, bufferBytes: config.limits.captureBufferMiB << 20 }),
     nft, clock: systemClock, log, isLocal: (a) => local.has(a),
@@ -94,6 +95,7 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
       let next;
       try {
         next = readConfig(file).config;
+        checkLocalTargets(next, file, (a) => local.has(a));
       } catch (e) {
         const issues = e instanceof ConfigError ? e.issues : [{ path: '', message: (e as Error).message }];
         log.error({ event: 'reload-failed', issues }, 'new config rejected; the previous config keeps running');

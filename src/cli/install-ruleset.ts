@@ -1,7 +1,7 @@
 /** `knockctl install-ruleset`: replace our table atomically, keeping grants and the caller's SSH access. */
 import { UsageError, formatDuration, type AccessEntry } from '../core';
 import type { Config } from '../config';
-import { configPath, firewallFor, readConfig, sshCaller } from './context';
+import { checkLocalTargets, configPath, firewallFor, readConfig, sshCaller } from './context';
 import { armRollback, snapshotTable } from './confirm';
 import { buildKernelDoors, buildRuleset } from '../nft';
 
@@ -30,6 +30,7 @@ function antiLockout(cfg: Config, opts: InstallOptions): { entries: AccessEntry[
 export async function installRuleset(opts: InstallOptions, entry: string): Promise<number> {
   const file = configPath(opts.config);
   const { config: cfg, warnings } = readConfig(file);
+  checkLocalTargets(cfg, file);
   for (const w of warnings) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
   let confirmSecs: number | undefined;
   if (opts.confirm !== undefined) {

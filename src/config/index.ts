@@ -8,6 +8,7 @@ import type { LoadedConfig } from './types';
 export * from './types';
 export { formatPath } from './validate';
 export { normalizeCommand } from './normalize';
+export { localTargetIssues } from './services';
 
 /**
  * Load a config from its text. Throws ConfigError with every issue (path, reason, line) when invalid.

@@ -10,6 +10,7 @@ import type { Config } from '../config';
 import { decodeFrame, DuplicateFilter } from '../packet';
 import { formatConsumed, type KnockOutcome } from '../knock';
 import { ReplayCache, verifySpa } from '../spa';
+import { buildSetLayout } from '../nft';
 import type { HookRunner } from '../io/hook-runner';
 import { Firewall } from './firewall';
 import { Actions } from './actions';
@@ -70,7 +71,7 @@ export class Daemon {
   /** Build the runtime, load the replay state, start capturing. Throws ConfigError/CaptureError. */
   async start(cfg: Config): Promise<void> {
     this.rt = await buildRuntime(cfg, this.deps.files, this.deps.isLocal);
-    this.firewall = new Firewall(this.deps.nft, cfg.table);
+    this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg));
     await this.loadReplay(cfg);
     await this.deps.capture.start(this.rt.filter, (f) => this.onFrame(f));
     this.housekeeping = setInterval(() => this.tick(), HOUSEKEEPING_MS);
@@ -85,7 +86,7 @@ export class Daemon {
       const rt = await buildRuntime(cfg, this.deps.files, this.deps.isLocal);
       if (rt.filter !== this.rt.filter) await this.deps.capture.setFilter(rt.filter);
       this.rt = rt;
-      this.firewall = new Firewall(this.deps.nft, cfg.table);
+      this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg));
       if (rt.spaWindowMs > this.replay.windowMs) await this.loadReplay(cfg);
       this.deps.log.info({ event: 'reload', doors: cfg.doors.map((d) => d.name), filter: rt.filter }, 'config reloaded');
       return true;

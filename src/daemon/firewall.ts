@@ -4,12 +4,20 @@
  */
 import { NftError, type AccessEntry, type Grant, type NftBatch, type NftRunner, type Revoke } from '../core';
 import type { Config } from '../config';
-import { ACCESS_SETS, CHAIN, buildGrantBatch, buildRevokeBatch, buildRuleset, buildUninstall, parseAccessEntries, type RulesetOptions } from '../nft';
+import {
+  ACCESS_SETS, CHAIN, SetLayout, buildGrantBatch, buildRevokeBatch, buildRuleset, buildUninstall, parseAccessEntries, type RulesetOptions,
+} from '../nft';
+import { applyIsolated, type ItemFailure } from './isolate';
 
 export class Firewall {
+  /**
+   * `layout`: the sets of the installed config (nft/layout.ts), where grants and revokes go; without
+   * one, only the shared sets (grants of any door land in `allowed4/6`).
+   */
   constructor(
     private readonly nft: NftRunner,
     readonly table: string,
+    readonly layout: SetLayout = new SetLayout([]),
   ) {}
 
   /** Whether `table inet <table>` exists. Other failures (no nft, no permission) are thrown. */
@@ -97,22 +105,36 @@ export class Firewall {
   async grant(grants: readonly Grant[]): Promise<void> {
     if (grants.length === 0) return;
     try {
-      await this.nft.apply(buildGrantBatch(this.table, grants), 'add grant');
+      await this.nft.apply(buildGrantBatch(this.table, this.layout, grants), 'add grant');
     } catch (e) {
       throw (await this.explainMissing(e));
     }
+  }
+
+  /**
+   * Grants in one batch; when it fails for some of them (a full set, an element nft refuses), the
+   * others still land: see isolate.ts. Returns the grants that failed, each with nft's error. Throws
+   * only when the table is unusable as a whole (missing, no permission, no nft).
+   */
+  async grantEach(grants: readonly Grant[]): Promise<ItemFailure<Grant>[]> {
+    return applyIsolated(grants, (part) => this.grant(part));
   }
 
   async revoke(revokes: readonly Revoke[]): Promise<void> {
     if (revokes.length === 0) return;
     const needCurrent = revokes.some((r) => r.services === undefined);
     const current = needCurrent ? await this.readAccessInstalled() : [];
-    const batch = buildRevokeBatch(this.table, revokes, current);
+    const batch = buildRevokeBatch(this.table, this.layout, revokes, current);
     try {
       await this.nft.apply(batch, 'revoke access');
     } catch (e) {
       throw (await this.explainMissing(e));
     }
+  }
+
+  /** Revokes, isolated like grantEach (a revoke's `add` step can hit a full set too). */
+  async revokeEach(revokes: readonly Revoke[]): Promise<ItemFailure<Revoke>[]> {
+    return applyIsolated(revokes, (part) => this.revoke(part));
   }
 
   private async explainMissing(e: unknown): Promise<unknown> {
