@@ -1,6 +1,8 @@
 /** Renders docs/BENCHMARKS.md from the runner's results. Pure. */
 import type { RateResult } from './inproc';
 import { median, type FloodStep, type LatencyRuns, type MemoryStep } from './net';
+import type { FwknopResults } from './fwknop';
+import { renderFwknop } from './fwknop-report';
 
 export interface KeeperResults {
   readonly knock: LatencyRuns;
@@ -20,6 +22,7 @@ export interface Results {
   ours: KeeperResults;
   knockd: KeeperResults;
   kernel: KeeperResults | string;
+  fwknop?: FwknopResults;
 }
 
 const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
@@ -196,6 +199,7 @@ ${rateTable(r.inproc.engine)}
 Heap growth as in section 4. The eviction case ends with 100,000 partial attempts held in the
 table's typed-array slots.
 
+${r.fwknop ? renderFwknop(r.fwknop) : ''}
 ## Where knockd is better, and why
 
 - **Idle memory.** knockd is a small C program (${f(r.knockd.idleRssMB, 1)} MB RSS idle here, against

@@ -13,28 +13,35 @@ export function configPath(opt: string | undefined): string {
   return opt ?? process.env.KNOCKCTL_CONFIG ?? DEFAULT_CONFIG;
 }
 
-/** Read and validate the config file; every problem becomes a ConfigError (exit 2). */
-export function readConfig(file: string): LoadedConfig {
-  let text: string;
+/** The config file's text; a file that cannot be read is a ConfigError (exit 2). */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
     throw new ConfigError([{ path: '', message: `cannot read the config file: ${why}` }], file);
   }
-  return loadConfigText(text, file);
+}
+
+/** Read and validate the config file; every problem becomes a ConfigError (exit 2). */
+export function readConfig(file: string): LoadedConfig {
+  return loadConfigText(readConfigText(file), file);
+}
+
+/** Whether an address is this host's, as of now (one read of the interfaces, no refresh timer). */
+export function localAddressesNow(): (addr: string) => boolean {
+  const own = new LocalAddresses({ every: () => ({ cancel: () => undefined }) });
+  return (a) => own.has(a);
 }
 
 /**
- * Refuse a config whose forwarded services or port forwards target this host's own addresses (read
- * now): the forward path never sees that traffic. check-config, install-ruleset and the daemon (at
- * start and reload) all run it, so they agree.
+ * Refuse a config whose forwarded services or port forwards target this host's own addresses: the
+ * forward path never sees that traffic. install-ruleset runs it; check-config and the daemon (start,
+ * reload) get it from the runtime check.
  */
-export function checkLocalTargets(cfg: Config, file: string, isLocal?: (addr: string) => boolean): void {
-  let own: LocalAddresses | undefined;
-  const has = isLocal ?? ((a: string) => (own ??= new LocalAddresses({ every: () => ({ cancel: () => undefined }) })).has(a));
-  const issues = localTargetIssues(cfg.doors, has);
+export function checkLocalTargets(cfg: Config, file: string): void {
+  const issues = localTargetIssues(cfg.doors, localAddressesNow());
   if (issues.length) throw new ConfigError(issues, file);
 }
 

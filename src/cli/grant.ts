@@ -1,7 +1,8 @@
 /** `knockctl grant` / `knockctl revoke`: manual access in the same sets the daemon uses. */
-import { UsageError, formatDuration, formatService, parseDuration, parseService, sameService, type Service } from '../core';
+import { UsageError, formatDuration, formatService, parseService, sameService, type Service } from '../core';
 import type { Config } from '../config';
 import { entryService, entryServiceText, portForwards, withoutPortForwardTargets } from '../nft';
+import { parseDurationArg } from './duration-arg';
 import { configPath, firewallFor, parseAddrArg, readConfig } from './context';
 
 export interface GrantOptions {
@@ -32,8 +33,7 @@ export async function grant(addrArg: string, serviceArgs: string[], opts: GrantO
   const { config: cfg } = readConfig(configPath(opts.config));
   const addr = parseAddrArg(addrArg);
   const services = parseServiceArgs(serviceArgs, cfg);
-  const timeoutSec = parseDuration(opts.timeout ?? '3600');
-  if (timeoutSec === undefined || timeoutSec < 1) throw new UsageError(`--timeout ${opts.timeout}: need a duration of at least 1 second (e.g. 90, 30m, 2h)`);
+  const timeoutSec = parseDurationArg('--timeout', opts.timeout ?? '1h', { min: 1 });
   const door = opts.door ?? 'manual';
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/.test(door)) throw new UsageError(`--door ${door}: letters, digits, '_', '.', '-' only`);
   const family = addr.includes(':') ? 6 : 4;

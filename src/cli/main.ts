@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** knockctl: the command table. Each subcommand lives in its own file; errors map to exit codes in exit.ts. */
 import { Command, CommanderError } from 'commander';
+import { VERSION } from '../core';
 import { runCommand, EXIT_USAGE } from './exit';
 import { checkConfig } from './check-config';
 import { installRuleset } from './install-ruleset';
@@ -12,6 +13,7 @@ import { daemonCommand } from './daemon';
 import { keygenCommand, spaCommand } from './spa';
 import { knockCommand } from './knock';
 import { importKnockdCommand } from './import-knockd';
+import { importFwknopCommand } from './import-fwknop';
 
 const program = new Command();
 const debug = (): boolean => Boolean(program.opts().debug);
@@ -21,6 +23,7 @@ const CONFIG_HELP = `config file (default: $KNOCKCTL_CONFIG or /etc/knockctl/con
 program
   .name('knockctl')
   .description('nftables-native port knocking and Single Packet Authorization')
+  .version(`knockctl (nftknock) ${VERSION}`, '-V, --version', 'print the version and exit')
   .option('--debug', 'show stack traces on errors')
   .showHelpAfterError()
   .exitOverride()
@@ -46,9 +49,9 @@ program
   .description('install or replace our nftables table in one atomic transaction (grants are kept)')
   .option('-c, --config <file>', CONFIG_HELP)
   .option('--dry-run', 'print the nft JSON batch and change nothing')
-  .option('--confirm <seconds>', 'restore the previous ruleset unless `knockctl confirm` runs in time')
+  .option('--confirm <duration>', 'restore the previous ruleset unless `knockctl confirm` runs in time (5s to 1h, e.g. 60 or 2m)')
   .option('--no-keep-ssh', 'do not keep the SSH session\'s source address allowed (anti-lockout)')
-  .option('--keep-ssh-timeout <seconds>', 'how long the anti-lockout grant lasts', '3600')
+  .option('--keep-ssh-timeout <duration>', 'how long the anti-lockout grant lasts (e.g. 1h, 90m)', '1h')
   .addHelpText('after', `
 When run from an SSH session, your source address keeps access to the SSH port you came in on.
 
@@ -112,7 +115,7 @@ program
   .argument('<addr>', 'IPv4 or IPv6 source address')
   .argument('<services...>', 'services like 22/tcp, a door\'s forwarded service 192.168.1.10:22/tcp or port forward 2222/tcp=>192.168.1.10:22')
   .option('-c, --config <file>', CONFIG_HELP)
-  .option('-t, --timeout <duration>', 'how long (seconds, or 30s, 10m, 2h)', '3600')
+  .option('-t, --timeout <duration>', 'how long (seconds, or 30s, 10m, 1h30m)', '1h')
   .option('--door <name>', 'name recorded as the element comment', 'manual')
   .addHelpText('after', '\nExample:\n  sudo knockctl grant 2001:db8::7 22/tcp 443/tcp --timeout 15m')
   .action((addr: string, ports: string[], o) => run(() => grant(addr, ports, o))());
@@ -130,13 +133,17 @@ program
   .command('daemon')
   .description('run the daemon in the foreground (systemd runs exactly this); SIGHUP reloads, SIGTERM stops')
   .option('-c, --config <file>', CONFIG_HELP)
+  .option('-D, --debug', 'log at debug level whatever log_level says: why each knock was ignored or reset, each SPA refusal (like knockd -D)')
   .addHelpText('after', `
 The ruleset must be installed first (knockctl install-ruleset). Logs are JSON lines on stdout.
 Grants live in the kernel: stopping or killing the daemon closes nothing early and opens nothing.
 
-Example:
-  sudo knockctl daemon -c /etc/knockctl/config.yaml | jq -r .msg`)
-  .action((o: { config?: string }) => run(() => daemonCommand(o))());
+Examples:
+  sudo knockctl daemon -c /etc/knockctl/config.yaml | jq -r .msg
+  sudo systemctl stop knockctl && sudo knockctl daemon -D | jq -c 'select(.event=="knock-ignored" or .event=="spa-reject")'`)
+  // `daemon --debug` lands in the program's own --debug (commander gives a shared long name to the
+  // program): it means debug logging here too.
+  .action((o: { config?: string; debug?: boolean }) => run(() => daemonCommand({ ...o, debug: o.debug === true || debug() }))());
 
 program
   .command('spa')
@@ -149,7 +156,7 @@ program
   .option('-o, --open <service...>', 'services to open, e.g. 22/tcp (default: all the server allows this client)')
   .option('-a, --allow <addr>', 'open for this address instead of the packet\'s source (door needs allow_address)')
   .option('-s, --allow-source', 'open for the address the datagram comes from (the default; fwknop\'s -s)')
-  .option('-t, --timeout <seconds>', 'ask for a shorter or longer grant (capped by the door)')
+  .option('-t, --timeout <duration>', 'ask for a shorter or longer grant, e.g. 120 or 2m (capped by the door)')
   .option('-4, --ipv4', 'use IPv4')
   .option('-6, --ipv6', 'use IPv6')
   .option('-v, --verbose', 'say what was sent')
@@ -185,6 +192,23 @@ revoke doors; anything else is kept as a hook and listed in a warning.
 Example:
   knockctl import-knockd /etc/knockd.conf -o /etc/knockctl/config.yaml && knockctl check-config`)
   .action((file: string, o) => run(() => importKnockdCommand(file, o))());
+
+program
+  .command('import-fwknop')
+  .description('translate fwknopd\'s access.conf (and fwknopd.conf) into a knockctl config: fwknop clients and keys keep working')
+  .argument('<access.conf>', 'fwknopd\'s access.conf')
+  .option('--fwknopd-conf <file>', 'fwknopd.conf, for the interface, the SPA port and MAX_SPA_PACKET_AGE')
+  .option('--open <list>', 'services for stanzas without OPEN_PORTS, e.g. 22/tcp,443/tcp')
+  .option('-o, --out <file>', 'write the config here (mode 0600) instead of printing it')
+  .option('-f, --force', 'overwrite --out')
+  .addHelpText('after', `
+One spa.format: fwknop door; each access.conf stanza becomes a client with its keys, SOURCE,
+OPEN_PORTS, timeouts and REQUIRE_* settings. What does not carry over (GnuPG, CMD_EXEC, NAT, ...) is
+a warning with its line number.
+
+Example:
+  knockctl import-fwknop /etc/fwknop/access.conf --fwknopd-conf /etc/fwknop/fwknopd.conf -o /etc/knockctl/config.yaml`)
+  .action((file: string, o) => run(() => importFwknopCommand(file, o))());
 
 program
   .command('keygen')

@@ -8,6 +8,7 @@ import { UsageError, KnockctlError, parseAddr, type PortSpec } from '../core';
 import { loadClientConfigText, type ClientStanza } from '../spa/client-config';
 import { buildSpaPacket, checkKeyFileMode, formatClientKeyFile, generateClientKey, parseClientKeyFile, serverEntryOf, type SpaClientKey } from '../spa';
 import { parsePortArgs } from './context';
+import { parseDurationArg } from './duration-arg';
 
 export interface SpaOptions {
   clientConfig?: string;
@@ -73,15 +74,15 @@ const expandHome = (p: string): string => (p.startsWith('~/') ? join(homedir(), 
 export async function spaCommand(hostOrStanza: string, opts: SpaOptions): Promise<number> {
   const st = stanzaFor(hostOrStanza, opts.clientConfig);
   if (opts.allow && opts.allowSource) throw new UsageError('--allow ADDR and --allow-source exclude each other');
-  const keyFile = opts.key ?? (st ? expandHome(st.keyFile) : undefined);
+  if (st?.rotate && !opts.key) throw new UsageError(`"${hostOrStanza}" is a rotating knock door's stanza: knockctl knock --door ${hostOrStanza}`);
+  const keyFile = opts.key ?? (st?.keyFile ? expandHome(st.keyFile) : undefined);
   if (!keyFile) throw new UsageError(`--key FILE is required: "${hostOrStanza}" is not a stanza of the client config (create a key with: knockctl keygen)`);
   const key = readKeyFile(keyFile);
   const host = st?.host ?? hostOrStanza;
   const port = Number(opts.port ?? st?.port ?? 62201);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port ${opts.port}: not a port 1-65535`);
   const access: PortSpec[] = opts.open?.length ? parsePortArgs(opts.open) : [...(st?.open ?? [])];
-  const timeoutSec = opts.timeout === undefined ? st?.timeoutSec : Number(opts.timeout);
-  if (timeoutSec !== undefined && (!Number.isInteger(timeoutSec) || timeoutSec < 1)) throw new UsageError(`--timeout ${opts.timeout}: whole seconds >= 1`);
+  const timeoutSec = opts.timeout === undefined ? st?.timeoutSec : parseDurationArg('--timeout', opts.timeout, { min: 1, max: 0xffffffff });
   const allow = opts.allowSource ? undefined : opts.allow ?? st?.allow;
   const name = opts.name ?? st?.name;
   const target = await resolveHost(host, opts.ipv4 ? 4 : opts.ipv6 ? 6 : undefined);

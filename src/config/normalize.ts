@@ -4,10 +4,12 @@
  */
 import {
   type Cidr, type PortSpec, type Service, parseCidr, parseDuration, parsePortSpec, parseKnockStep, parseTcpFlags,
-  formatKnockStep, formatService, parseService, sameService,
+  formatKnockStep, formatService, parseService, sameService, DURATION_HINT,
 } from '../core';
 import { serviceCrossIssues, unroutableTarget } from './services';
+import { normalizeRotateParams } from './rotate-params';
 import type { Config, Door, DoorHooks, KnockDoor, SpaClient, SpaDoor, LogLevel, RotatingSequence, StaticSequence } from './types';
+import { normalizeFwknopClients } from './fwknop-client';
 
 type Raw = Record<string, unknown>;
 type Segs = (string | number)[];
@@ -30,7 +32,7 @@ class Ctx {
     if (v === undefined) return dflt;
     const n = parseDuration(v as number | string);
     if (n === undefined) {
-      this.err(segs, `${JSON.stringify(v)} is not a duration (seconds, or a number with s, m, h or d)`);
+      this.err(segs, `${JSON.stringify(v)} is not ${DURATION_HINT}`);
       return dflt;
     }
     if (n < min) this.err(segs, `${JSON.stringify(v)} is too short: at least ${min} second${min === 1 ? '' : 's'}`);
@@ -82,17 +84,7 @@ function hooks(ctx: Ctx, d: Raw, segs: Segs): DoorHooks {
 }
 
 function rotate(ctx: Ctx, r: Raw, segs: Segs): RotatingSequence {
-  const ports = String(r.ports ?? '10000-60000').split('-').map(Number);
-  const [lo, hi] = [ports[0] ?? 0, ports[1] ?? 0];
-  const length = (r.length as number | undefined) ?? 4;
-  if (!(lo >= 1 && hi <= 65535 && lo < hi)) ctx.err([...segs, 'ports'], `"${String(r.ports)}" is not a port range LOW-HIGH within 1-65535 with LOW < HIGH`);
-  else if (hi - lo + 1 < length * 4) ctx.err([...segs, 'ports'], `range ${lo}-${hi} is too small for ${length} knocks (need at least ${length * 4} ports)`);
-  return {
-    type: 'rotate', secretFile: String(r.secret_file), length,
-    stepSec: ctx.duration(r.step, [...segs, 'step'], 30, 5),
-    portLow: lo, portHigh: hi,
-    protocols: ((r.protocols as ('tcp' | 'udp')[] | undefined) ?? ['tcp']),
-  };
+  return { type: 'rotate', secretFile: String(r.secret_file), ...normalizeRotateParams(r, segs, (s, m) => ctx.err(s, m)) };
 }
 
 const KNOCK_ONLY = ['sequence', 'mode', 'seq_timeout', 'tcpflags', 'one_time_sequences'] as const;
@@ -139,7 +131,10 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
   const ss: Segs = [...segs, 'spa'];
   for (const k of KNOCK_ONLY) if (d[k] !== undefined) ctx.err([...segs, k], 'is for knock doors; an SPA door has no knock sequence');
   const clients: SpaClient[] = [];
-  for (const [cname, rc] of Object.entries((s.clients as Record<string, Raw>) ?? {})) {
+  const fwknop = s.format === 'fwknop'
+    ? normalizeFwknopClients({ err: (p, m) => ctx.err(p, m), warn: (p, m) => ctx.warnings.push({ segs: p, message: m }) }, (s.clients as Record<string, Raw>) ?? {}, ss, common.open)
+    : undefined;
+  for (const [cname, rc] of Object.entries(fwknop ? {} : (s.clients as Record<string, Raw>) ?? {})) {
     const cs: Segs = [...ss, 'clients', cname];
     const text = (rc.key ?? rc.public_key) as string;
     const type = rc.key !== undefined ? 'aead' : 'ed25519';
@@ -170,6 +165,7 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
     ...(s.max_timeout !== undefined ? { maxTimeoutSec: ctx.duration(s.max_timeout, [...ss, 'max_timeout'], common.timeoutSec) } : {}),
     ...(nat?.ipv4 !== undefined ? { natPrefix4: nat.ipv4 } : {}),
     ...(nat?.ipv6 !== undefined ? { natPrefix6: nat.ipv6 } : {}),
+    ...(fwknop ? { format: 'fwknop' as const, fwknop } : {}),
   };
   if (spa.maxTimeoutSec !== undefined && spa.maxTimeoutSec < common.timeoutSec) ctx.err([...ss, 'max_timeout'], `is shorter than the door's timeout (${common.timeoutSec}s)`);
   return { ...common, kind: 'spa', spa };
@@ -242,8 +238,15 @@ function crossChecks(ctx: Ctx, doors: Door[], allow: PortSpec[], policy: string)
   if (policy === 'guard' && allow.length > 0) ctx.err(['base', 'allow'], 'has no effect with policy: guard (guard mode never accepts, it only drops unknocked access to doors\' open ports); remove it');
 }
 
+/** The schema admits `127.0.0.1:99999`; a port outside 1-65535 could only fail at start. */
+function metricsListen(ctx: Ctx, listen: string): void {
+  if (listen.startsWith('unix:')) return;
+  const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
+  if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) ctx.err(['metrics', 'listen'], `${JSON.stringify(listen)}: ${port} is not a port 1-65535`);
+}
+
 /** Normalize schema-valid raw data. Returns the config, or the issues found (as path segments). */
-export function normalizeConfig(raw: Raw): { config?: Config; issues: Issue[]; warnings: Issue[] } {
+export function normalizeConfig(raw: Raw): { config?: Config; partial: Config; issues: Issue[]; warnings: Issue[] } {
   const ctx = new Ctx();
   const base = (raw.base as Raw | undefined) ?? {};
   const limits = (raw.limits as Raw | undefined) ?? {};
@@ -251,6 +254,7 @@ export function normalizeConfig(raw: Raw): { config?: Config; issues: Issue[]; w
   const policy = (base.policy as 'drop' | 'guard' | undefined) ?? 'drop';
   const doors = Object.entries((raw.doors as Record<string, Raw> | undefined) ?? {}).map(([n, d]) => door(ctx, n, d));
   crossChecks(ctx, doors, allow, policy);
+  if (raw.metrics) metricsListen(ctx, String((raw.metrics as Raw).listen));
   const config: Config = {
     table: (raw.table as string | undefined) ?? 'knockctl',
     interfaces: (raw.interfaces as string[] | undefined) ?? ['any'],
@@ -266,5 +270,5 @@ export function normalizeConfig(raw: Raw): { config?: Config; issues: Issue[]; w
     ...(raw.metrics ? { metrics: { listen: String((raw.metrics as Raw).listen) } } : {}),
     doors,
   };
-  return ctx.issues.length > 0 ? { issues: ctx.issues, warnings: ctx.warnings } : { config, issues: [], warnings: ctx.warnings };
+  return ctx.issues.length > 0 ? { partial: config, issues: ctx.issues, warnings: ctx.warnings } : { config, partial: config, issues: [], warnings: ctx.warnings };
 }

@@ -33,6 +33,19 @@ export function formatPath(segs: readonly (string | number)[]): string {
   return out;
 }
 
+/** `doors.ssh.sequence[1]` or `doors["a b"].open` → segments: the inverse of formatPath. */
+export function parsePath(path: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  const re = /\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\.?([A-Za-z_][A-Za-z0-9_-]*)/y;
+  let m: RegExpExecArray | null;
+  while (re.lastIndex < path.length && (m = re.exec(path))) {
+    if (m[1] !== undefined) out.push(Number(m[1]));
+    else if (m[2] !== undefined) out.push(JSON.parse(m[2]) as string);
+    else out.push(m[3] as string);
+  }
+  return out;
+}
+
 /** ajv's `/doors/ssh/sequence/1` → segments, with array indices as numbers. */
 function segments(pointer: string, data: unknown): (string | number)[] {
   if (!pointer) return [];
@@ -155,7 +168,8 @@ function describeErrors(errors: readonly ErrorObject[], data: unknown): { segs: 
     const d = describe(e);
     const segs = segments(e.instancePath, data);
     if (d.extra !== undefined) segs.push(d.extra);
-    if (e.keyword === 'propertyNames') return;
+    // An `if` error only says "must match then"; the branch's own errors explain it.
+    if (e.keyword === 'propertyNames' || e.keyword === 'if') return;
     if (e.params && (e.params as Record<string, unknown>).propertyName !== undefined) {
       segs.push(String((e.params as Record<string, unknown>).propertyName));
       out.push({ segs: segs.slice(0, -1), message: `${JSON.stringify((e.params as Record<string, unknown>).propertyName)} is not ${hintOf(e) ?? 'a valid name'}` });

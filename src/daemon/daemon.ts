@@ -9,12 +9,12 @@ import { ConfigError, cidrContains, parseAddr, type Cidr } from '../core';
 import type { Config } from '../config';
 import { decodeFrame, DuplicateFilter } from '../packet';
 import { formatConsumed, type KnockOutcome } from '../knock';
-import { ReplayCache, verifySpa } from '../spa';
+import { ReplayCache, verifyDatagram } from '../spa';
 import { buildSetLayout } from '../nft';
 import type { HookRunner } from '../io/hook-runner';
 import { Firewall } from './firewall';
 import { Actions } from './actions';
-import { buildRuntime, consumedFileOf, type Runtime, type RuntimeFiles, type SpaEndpoint } from './runtime';
+import { buildRuntime, ONE_TIME_RECORD, type Runtime, type RuntimeFiles, type SpaEndpoint } from './runtime';
 import { bump, newStats, type DaemonStats } from './stats';
 import { RateLimit } from './rate-limit';
 
@@ -46,6 +46,8 @@ export class Daemon {
   private expiryAt = Infinity;
   private housekeeping: NodeJS.Timeout | undefined;
   private readonly logLimit = new RateLimit(20, 1000);
+  /** Debug lines have their own budget, so they never crowd out the stage and reset lines. */
+  private readonly debugLimit = new RateLimit(50, 1000);
   private readonly dups = new DuplicateFilter();
   private suppressed = 0;
   /** One ruleset check or reinstall at a time; grants failing together share it. */
@@ -70,7 +72,7 @@ export class Daemon {
 
   /** Build the runtime, load the replay state, start capturing. Throws ConfigError/CaptureError. */
   async start(cfg: Config): Promise<void> {
-    this.rt = await buildRuntime(cfg, this.deps.files, this.deps.isLocal);
+    this.rt = await this.build(cfg);
     this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg));
     await this.loadReplay(cfg);
     await this.deps.capture.start(this.rt.filter, (f) => this.onFrame(f));
@@ -83,7 +85,7 @@ export class Daemon {
   /** Swap in a new config; on failure the old one keeps running and the errors are logged. */
   async reload(cfg: Config): Promise<boolean> {
     try {
-      const rt = await buildRuntime(cfg, this.deps.files, this.deps.isLocal);
+      const rt = await this.build(cfg);
       if (rt.filter !== this.rt.filter) await this.deps.capture.setFilter(rt.filter);
       this.rt = rt;
       this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg));
@@ -95,6 +97,13 @@ export class Daemon {
       this.deps.log.error({ event: 'reload-failed', issues }, 'reload failed; the previous config keeps running');
       return false;
     }
+  }
+
+  /** The runtime for `cfg` (the checks check-config runs too); its warnings are logged. */
+  private async build(cfg: Config): Promise<Runtime> {
+    const { runtime, warnings } = await buildRuntime(cfg, this.deps.files, this.deps.store, this.deps.isLocal);
+    for (const w of warnings) this.deps.log.warn({ event: 'config-warning', path: w.path, reason: w.message }, w.message);
+    return runtime;
   }
 
   /** Stop capturing and apply what is queued. Grants stay in the kernel and expire there. */
@@ -165,6 +174,9 @@ export class Daemon {
         bump(this.stats.knockResets, o.reason);
         if (o.reason === 'evicted') this.stats.evictions++;
         else if (this.limited()) log.info({ event: 'knock-reset', door: o.door, src: o.src, stage: o.stage, reason: o.reason }, `${o.door}: ${o.src}: attempt reset (${o.reason})`);
+      } else if (o.type === 'ignored') {
+        // Only an engine built for log_level debug reports these (daemon -D, like knockd -D).
+        if (this.limited(this.debugLimit)) log.debug({ event: 'knock-ignored', door: o.door, src: o.src, reason: o.reason, detail: o.detail }, `${o.door ?? '-'}: ${o.src}: ${o.detail} ignored (${o.reason})`);
       } else {
         this.stats.knockSuccesses++;
         log.info({ event: 'knock-success', door: o.door, src: o.src, action: o.action }, `${o.door}: ${o.src}: sequence complete`);
@@ -178,7 +190,7 @@ export class Daemon {
     if (!door) return;
     if (this.rt.oneTime.has(o.door)) {
       try {
-        await this.deps.store.append(consumedFileOf(o.door), Buffer.from(formatConsumed(o.door, o.sequence)));
+        await this.deps.store.append(ONE_TIME_RECORD, Buffer.from(formatConsumed(o.sequence)));
       } catch (e) {
         this.deps.log.error({ event: 'grant-failed', door: o.door, src: o.src, reason: `cannot record the used one-time sequence: ${(e as Error).message}` }, 'not granted (fail closed)');
         return;
@@ -194,7 +206,7 @@ export class Daemon {
   private onSpa(ev: KnockEvent, ep: SpaEndpoint): void {
     const door = ep.door;
     const forUs = door.target ? inTargets(door.target, ev.dst) : this.deps.isLocal(ev.dst);
-    const r = forUs ? verifySpa(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
+    const r = forUs ? verifyDatagram(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
     if (!r.ok) {
       bump(this.stats.spaRejected, r.reason);
       if (this.limited()) this.deps.log.warn({ event: 'spa-reject', door: door.name, src: ev.src, reason: r.reason, detail: r.detail }, `SPA rejected: ${r.reason}`);
@@ -221,8 +233,8 @@ export class Daemon {
     );
   }
 
-  private limited(): boolean {
-    if (this.logLimit.take(this.deps.clock.monotonic())) return true;
+  private limited(limit = this.logLimit): boolean {
+    if (limit.take(this.deps.clock.monotonic())) return true;
     this.suppressed++;
     return false;
   }

@@ -6,20 +6,29 @@ import schema from '../../schemas/client.schema.json';
 import { ConfigError, type ConfigIssue, type PortSpec, parseAddr, parseDuration, parsePortSpec } from '../core';
 import { parseConfigText } from '../config/parse';
 import { toIssues, validatorFor } from '../config/validate';
+import { normalizeRotateParams, type RotateParamsOf } from '../config/rotate-params';
 
 /** One stanza: where to send, with which key, asking for what. */
 export interface ClientStanza {
   readonly stanza: string;
   readonly host: string;
   readonly port: number;
-  /** As written; the CLI expands a leading `~/`. */
-  readonly keyFile: string;
+  /** An SPA stanza's key file, as written; the CLI expands a leading `~/`. */
+  readonly keyFile?: string;
+  /** A rotating knock door's stanza (`knockctl knock --door STANZA`): no key_file then. */
+  readonly rotate?: ClientRotate;
   readonly name?: string;
   /** Empty = everything the server lets this client open. */
   readonly open: readonly PortSpec[];
   /** Address to open instead of the source (canonical text). */
   readonly allow?: string;
   readonly timeoutSec?: number;
+}
+
+/** What a client needs to knock on a rotating door: its secret file and parameters, nothing else. */
+export interface ClientRotate extends RotateParamsOf {
+  /** As written; the CLI expands a leading `~/`. */
+  readonly secretFile: string;
 }
 
 type Segs = (string | number)[];
@@ -61,8 +70,18 @@ function normalizeStanza(stanza: string, r: Record<string, unknown>, err: (segs:
     timeoutSec = parseDuration(r.timeout as number | string);
     if (timeoutSec === undefined || timeoutSec < 1 || timeoutSec > 0xffffffff) err(['timeout'], `${JSON.stringify(r.timeout)} is not a duration of 1s or more`);
   }
+  let rotate: ClientRotate | undefined;
+  if (r.rotate !== undefined) {
+    const rr = r.rotate as Record<string, unknown>;
+    rotate = { secretFile: rr.secret_file as string, ...normalizeRotateParams(rr, ['rotate'], err) };
+    for (const k of ['key_file', 'name', 'open', 'allow', 'allow_source', 'timeout', 'port']) {
+      if (r[k] !== undefined) err([k], 'is for SPA stanzas; a rotate stanza (a knock door) has only host and rotate');
+    }
+  } else if (r.key_file === undefined) err([], 'needs key_file (an SPA door) or rotate (a rotating knock door)');
   return {
-    stanza, host: r.host as string, port: (r.port as number | undefined) ?? 62201, keyFile: r.key_file as string, open,
+    stanza, host: r.host as string, port: (r.port as number | undefined) ?? 62201, open,
+    ...(r.key_file !== undefined ? { keyFile: r.key_file as string } : {}),
+    ...(rotate ? { rotate } : {}),
     ...(r.name !== undefined ? { name: r.name as string } : {}),
     ...(allow ? { allow } : {}),
     ...(timeoutSec !== undefined ? { timeoutSec } : {}),

@@ -8,3 +8,5 @@ export {
   type SpaClientKey, generateClientKey, serverEntryOf, formatClientKeyFile, parseClientKeyFile, parseServerKey,
   parseServerPublicKey, checkKeyFileMode,
 } from './keys';
+export { verifyDatagram, type DatagramVerdict } from './dispatch';
+export { FWKNOP_MAX_PACKET_LEN, verifyFwknop, FWKNOP_REJECT_REASONS, type FwknopVerdict } from './fwknop';

@@ -63,5 +63,6 @@ export function show(o: KnockOutcome): string {
     case 'stage': return `stage ${o.door} ${o.src} ${o.stage}/${o.of}`;
     case 'success': return `success ${o.door} ${o.src} ${o.action} ${o.sequence.map((s) => `${s.port}:${s.proto}`).join(',')}`;
     case 'reset': return `reset ${o.door} ${o.src} ${o.reason} at ${o.stage}`;
+    case 'ignored': return `ignored ${o.door ?? '-'} ${o.src} ${o.reason} ${o.detail}`;
   }
 }
