@@ -296,6 +296,12 @@ export class Daemon {
         return true;
       }
       const problem = `${h.state}: ${h.detail}`;
+      if (h.state === 'foreign') {
+        // Someone else's table under our name: never replace it (it would be deleted with its rules).
+        if (problem !== this.rulesetProblem) log.error({ event: 'ruleset-foreign', table: fw.table, reason: h.detail, trigger }, `table inet ${fw.table} is not ours: not touching it (grants fail until our table is back: knockctl install-ruleset, with another "table:" name if that one is taken)`);
+        this.rulesetProblem = problem;
+        return false;
+      }
       if (action === 'log' && problem === this.rulesetProblem) return false;
       this.rulesetProblem = problem;
       log.error({ event: 'ruleset-missing', table: fw.table, state: h.state, reason: h.detail, trigger, action }, `our table was ${h.state === 'missing' ? 'deleted' : 'changed'} by someone else: ${action === 'reinstall' ? 'reinstalling it' : 'not touching it (on_ruleset_missing: log)'}`);

@@ -2,10 +2,10 @@
  * Firewall operations on our table: the pure builders of `nft/` applied through an NftRunner.
  * Used by the CLI (install, status, grant, revoke) and by the daemon (grants, revokes, reinstall).
  */
-import { NftError, type AccessEntry, type Grant, type NftBatch, type NftRunner, type Revoke } from '../core';
+import { NftError, UsageError, type AccessEntry, type Grant, type NftBatch, type NftRunner, type Revoke } from '../core';
 import type { Config } from '../config';
 import {
-  ACCESS_SETS, CHAIN, SetLayout, buildGrantBatch, buildRevokeBatch, buildRuleset, buildUninstall, parseAccessEntries, type RulesetOptions,
+  ACCESS_SETS, CHAIN, MARKER_CHAIN, SetLayout, buildGrantBatch, buildRevokeBatch, buildRuleset, buildUninstall, parseAccessEntries, type RulesetOptions,
 } from '../nft';
 import { applyIsolated, type ItemFailure } from './isolate';
 
@@ -31,6 +31,26 @@ export class Firewall {
     }
   }
 
+  /**
+   * Whose table of our name is there: `ours` (it carries the marker chain), `foreign` (a table of
+   * that name without it), or `absent`. Cheap: neither reads a set's elements.
+   */
+  async ownership(): Promise<'ours' | 'foreign' | 'absent'> {
+    try {
+      await this.nft.list(['chain', 'inet', this.table, MARKER_CHAIN], `read the marker of table inet ${this.table}`);
+      return 'ours';
+    } catch (e) {
+      if (!(e instanceof NftError && e.code === 'ERR_NFT_NOT_FOUND')) throw e;
+    }
+    const tables = (await this.nft.list(['tables', 'inet'], 'list the inet tables')) as { nftables?: { table?: { name?: string } }[] };
+    return (tables.nftables ?? []).some((o) => o.table?.name === this.table) ? 'foreign' : 'absent';
+  }
+
+  /** Throw ForeignTableError when a table of our name is someone else's. */
+  async assertNotForeign(): Promise<void> {
+    if ((await this.ownership()) === 'foreign') throw new ForeignTableError(this.table);
+  }
+
   /** Every element of our access sets, as the kernel has them now; [] when the table is missing. */
   async readAccess(): Promise<AccessEntry[]> {
     try {
@@ -54,8 +74,12 @@ export class Firewall {
     return buildRuleset(cfg, { ...(opts.extra ? { extra: opts.extra } : {}), keep });
   }
 
-  /** Check the batch in nft's check mode, then apply it: one atomic transaction. */
+  /**
+   * Check the batch in nft's check mode, then apply it: one atomic transaction. Refuses (ForeignTableError)
+   * to replace a table of our name that is not ours.
+   */
   async install(batch: NftBatch): Promise<void> {
+    await this.assertNotForeign();
     await this.nft.check(batch, `check the ruleset for table inet ${this.table}`);
     await this.nft.apply(batch, `install the ruleset (table inet ${this.table})`);
   }
@@ -66,7 +90,7 @@ export class Firewall {
    * drop policy but removes every rule: all new traffic is then dropped). Counts only, no diff:
    * cheap enough to run every few seconds. nft failures (no binary, no permission) are thrown.
    */
-  async health(): Promise<{ state: 'ok' | 'missing' | 'damaged'; detail: string }> {
+  async health(): Promise<{ state: 'ok' | 'missing' | 'damaged' | 'foreign'; detail: string }> {
     let listed: unknown;
     try {
       listed = await this.nft.list(['table', 'inet', this.table], `read table inet ${this.table}`);
@@ -81,6 +105,7 @@ export class Firewall {
     const sets = new Set(have.filter((o) => o.set).map((o) => o.set?.name));
     const chains = new Set(have.filter((o) => o.chain).map((o) => o.chain?.name));
     const inputRules = have.filter((o) => o.rule && (o.rule as { chain?: string }).chain === CHAIN).length;
+    if (!chains.has(MARKER_CHAIN)) return { state: 'foreign', detail: `table inet ${this.table} has no chain ${MARKER_CHAIN}: it is not ours (any more)` };
     const missing: string[] = [];
     const lostSets = ACCESS_SETS.filter((n) => !sets.has(n));
     if (lostSets.length) missing.push(`set${lostSets.length > 1 ? 's' : ''} ${lostSets.join(', ')}`);
@@ -96,10 +121,12 @@ export class Firewall {
     return batch.nftables.filter((c) => 'add' in c && 'element' in (c.add as object)).length;
   }
 
+  /** Delete our table; false when there was none. Refuses (ForeignTableError) to delete someone else's. */
   async uninstall(): Promise<boolean> {
-    const existed = await this.exists();
-    if (existed) await this.nft.apply(buildUninstall(this.table), `delete table inet ${this.table}`);
-    return existed;
+    const owner = await this.ownership();
+    if (owner === 'foreign') throw new ForeignTableError(this.table);
+    if (owner === 'ours') await this.nft.apply(buildUninstall(this.table), `delete table inet ${this.table}`);
+    return owner === 'ours';
   }
 
   async grant(grants: readonly Grant[]): Promise<void> {
@@ -140,6 +167,17 @@ export class Firewall {
   private async explainMissing(e: unknown): Promise<unknown> {
     if (e instanceof NftError && e.code === 'ERR_NFT_NOT_FOUND' && !(await this.exists().catch(() => true))) return notInstalled(this.table);
     return e;
+  }
+}
+
+/** A table of the configured name exists and is not ours: never replaced or deleted (exit 2). */
+export class ForeignTableError extends UsageError {
+  constructor(readonly table: string) {
+    super(
+      `table inet ${table} exists and was not installed by knockctl (it has no chain ${MARKER_CHAIN}, which every table knockctl installs carries); ` +
+        `knockctl replaces and deletes only its own table. Choose another name with "table:" in the config, or, if that table is a leftover ` +
+        `you want gone, delete it yourself: nft delete table inet ${table}`,
+    );
   }
 }
 

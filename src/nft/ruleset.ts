@@ -8,7 +8,7 @@
 import type { AccessEntry, Cidr, Family, NftBatch, NftCommand, PortSpec } from '../core';
 import type { Config } from '../config';
 import base from '../../nft/base-input.json';
-import { CHAIN, L4PROTO, TH_DPORT, addrType, saddr } from './names';
+import { CHAIN, L4PROTO, MARKER_CHAIN, TH_DPORT, addrType, saddr } from './names';
 import { keepElementCommands } from './elements';
 import { type SetLayout, type SetSpec, buildSetLayout } from './layout';
 import { buildRouterChains } from './router';
@@ -116,6 +116,7 @@ export function buildRuleset(cfg: Config, opts: RulesetOptions = {}): NftBatch {
     { add: { table: table(t) } },
     { delete: { table: table(t) } },
     { add: { table: table(t) } },
+    { add: { chain: { family: 'inet', table: t, name: MARKER_CHAIN } } },
     ...layout.sets.map((s) => accessSet(t, s)),
     ...(opts.extra?.sets ?? []),
     {

@@ -25,7 +25,9 @@ test('the ruleset replaces only our table, atomically: add, delete, add, then co
     ['allowed4', 'timeout'], ['allowed6', 'timeout'], ['allowednet4', 'interval,timeout'], ['allowednet6', 'interval,timeout'],
     ['in4_ssh', 'timeout'], ['in6_ssh', 'timeout'],
   ]);
-  const chain = (b.nftables as Cmd[]).find((c) => c.add?.chain)!.add!.chain as { policy: string; hook: string };
+  const chains = (b.nftables as Cmd[]).filter((c) => c.add?.chain).map((c) => c.add!.chain as { name: string; policy?: string; hook?: string });
+  assert.deepEqual(chains[0], { family: 'inet', table: 'kt', name: 'managed_by_knockctl' }, 'the marker: an empty regular chain, first after the table');
+  const chain = chains.find((c) => c.name === 'input')!;
   assert.equal(chain.policy, 'drop');
   assert.equal(chain.hook, 'input');
 });
@@ -48,7 +50,7 @@ test('guard policy: accept policy, no accept-all rules, drops only the doors\' o
   const g = cfg('table: kt\nbase: { policy: guard }\ndoors:\n  a: { sequence: ["1"], open: ["22/tcp"] }\n  b: { sequence: ["2"], open: ["22/tcp", "53/udp"] }\n');
   assert.deepEqual(guardedServices(g), [{ port: 22, proto: 'tcp' }, { port: 53, proto: 'udp' }]);
   const cmds = buildRuleset(g).nftables as Cmd[];
-  assert.equal((cmds.find((c) => c.add?.chain)!.add!.chain as { policy: string }).policy, 'accept');
+  assert.equal((cmds.find((c) => c.add?.chain?.name === 'input')!.add!.chain as { policy: string }).policy, 'accept');
   const last = JSON.stringify(cmds[cmds.length - 1]);
   assert.match(last, /"drop":null/);
   assert.match(last, /\{"concat":\["tcp",22\]\},\{"concat":\["udp",53\]\}/);

@@ -59,6 +59,7 @@ test('the forward chain guards only the doors\' forwarded services; the nat chai
   const cmds = buildRuleset(ROUTER).nftables as Cmd[];
   const chains = cmds.filter((c) => c.add?.chain).map((c) => c.add!.chain as { name: string; hook: string; type: string; prio: number; policy: string });
   assert.deepEqual(chains.map((c) => [c.name, c.type, c.hook, c.prio, c.policy]), [
+    ['managed_by_knockctl', undefined, undefined, undefined, undefined],
     ['input', 'filter', 'input', 0, 'drop'], ['forward', 'filter', 'forward', 0, 'accept'], ['prerouting', 'nat', 'prerouting', -100, 'accept'],
   ]);
   const rules = (chain: string) => cmds.filter((c) => (c.add?.rule as Rule | undefined)?.chain === chain).map((c) => c.add!.rule as Rule);
@@ -81,7 +82,7 @@ test('the forward chain guards only the doors\' forwarded services; the nat chai
     { dnat: { family: 'ip', addr: '192.168.1.10', port: 22 } },
   ]));
   const plain = buildRuleset(cfg('doors:\n  d: { sequence: ["1"], open: ["22/tcp"] }\n')).nftables as Cmd[];
-  assert.deepEqual(plain.filter((c) => c.add?.chain).map((c) => c.add!.chain!.name), ['input'], 'no forward or nat chain without router doors');
+  assert.deepEqual(plain.filter((c) => c.add?.chain).map((c) => c.add!.chain!.name), ['managed_by_knockctl', 'input'], 'no forward or nat chain without router doors');
 });
 
 test('grants: one element per service in the door\'s sets; an IPv6 source gets no IPv4-only service; manual grants use the shared sets', () => {
