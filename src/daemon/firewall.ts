@@ -5,9 +5,9 @@
 import { NftError, UsageError, type AccessEntry, type Grant, type NftBatch, type NftRunner, type Revoke } from '../core';
 import type { Config } from '../config';
 import {
-  ACCESS_SETS, CHAIN, MARKER_CHAIN, SetLayout, buildGrantBatch, buildRevokeBatch, buildRuleset, buildUninstall, parseAccessEntries, type RulesetOptions,
+  ACCESS_SETS, CHAIN, MARKER_CHAIN, SetLayout, buildGrantBatch, buildRemoveBatch, buildRuleset, buildUninstall, revokeRefs, parseAccessEntries, type RulesetOptions,
 } from '../nft';
-import { applyIsolated, type ItemFailure } from './isolate';
+import { applyIsolated, isSetFull, type ItemFailure } from './isolate';
 
 export class Firewall {
   /**
@@ -147,21 +147,37 @@ export class Firewall {
     return applyIsolated(grants, (part) => this.grant(part));
   }
 
+  /** Revoke in one batch when it can; throws the first failure of revokeEach. */
   async revoke(revokes: readonly Revoke[]): Promise<void> {
-    if (revokes.length === 0) return;
-    const needCurrent = revokes.some((r) => r.services === undefined);
-    const current = needCurrent ? await this.readAccessInstalled() : [];
-    const batch = buildRevokeBatch(this.table, this.layout, revokes, current);
-    try {
-      await this.nft.apply(batch, 'revoke access');
-    } catch (e) {
-      throw (await this.explainMissing(e));
-    }
+    const failed = await this.revokeEach(revokes);
+    if (failed.length) throw failed[0]?.error;
   }
 
-  /** Revokes, isolated like grantEach (a revoke's `add` step can hit a full set too). */
+  /**
+   * Revokes, isolated per element: a revoke adds then deletes each element (idempotent), and that
+   * `add` fails with ENFILE when the element is absent from a full set (layout.revokeSets spans every
+   * door's sets). Such an element had nothing to revoke, so that failure is no failure; any other
+   * one fails the revokes that needed that element.
+   */
   async revokeEach(revokes: readonly Revoke[]): Promise<ItemFailure<Revoke>[]> {
-    return applyIsolated(revokes, (part) => this.revoke(part));
+    if (revokes.length === 0) return [];
+    const needCurrent = revokes.some((r) => r.services === undefined);
+    const current = needCurrent ? await this.readAccessInstalled() : [];
+    const per = revokes.map((r) => ({ r, refs: revokeRefs(this.layout, r, current) }));
+    const failed = await applyIsolated(per.flatMap((p) => p.refs), async (part) => {
+      try {
+        await this.nft.apply(buildRemoveBatch(this.table, part), 'revoke access');
+      } catch (e) {
+        throw (await this.explainMissing(e));
+      }
+    });
+    const real = failed.filter((f) => !isSetFull(f.error));
+    const out: ItemFailure<Revoke>[] = [];
+    for (const p of per) {
+      const f = real.find((x) => p.refs.includes(x.item));
+      if (f) out.push({ item: p.r, error: f.error });
+    }
+    return out;
   }
 
   private async explainMissing(e: unknown): Promise<unknown> {

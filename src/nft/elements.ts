@@ -113,30 +113,46 @@ export function buildGrantBatch(table: string, layout: SetLayout, grants: readon
  * (whichever door granted them). Missing elements are not an error.
  */
 export function buildRevokeBatch(table: string, layout: SetLayout, revokes: readonly Revoke[], current: readonly AccessEntry[] = []): NftBatch {
-  const refs = new Map<string, ElementRef>();
-  const put = (ref: ElementRef): void => void refs.set(`${ref.set} ${JSON.stringify(ref.val)}`, ref);
-  for (const r of revokes) {
-    const src = sourceKey(r.addr);
-    if (r.services) {
-      for (const s of r.services) {
-        if (!serviceFamilies(s).includes(src.family)) continue;
-        for (const part of serviceParts(src.key, s)) {
-          for (const set of layout.revokeSets(part.kind, src.family, src.prefix)) put({ set: set.name, val: part.val });
-        }
-      }
-      continue;
-    }
-    const canon = r.addr.includes('/') ? parseCidr(r.addr)?.text : parseAddr(r.addr)?.text;
-    for (const e of current) {
-      if (e.addr === canon || e.addr === r.addr) put({ set: e.set, val: entryValue(sourceKey(e.addr).key, e) });
-    }
-  }
+  return buildRemoveBatch(table, revokes.flatMap((r) => revokeRefs(layout, r, current)));
+}
+
+/**
+ * add + delete of each element, deduplicated: removes it whether or not it is there. Kernel fact: the
+ * `add` of an element that is not there fails with ENFILE when its set is full, so callers that may
+ * meet full sets apply these one by one on failure (Firewall.revokeEach) and read ENFILE as "absent".
+ */
+export function buildRemoveBatch(table: string, refs: readonly ElementRef[]): NftBatch {
+  const seen = new Set<string>();
   const cmds: NftCommand[] = [];
-  for (const ref of refs.values()) {
+  for (const ref of refs) {
+    const key = `${ref.set} ${JSON.stringify(ref.val)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     cmds.push(elementCmd('add', table, ref.set, ref.val));
     cmds.push(elementCmd('delete', table, ref.set, ref.val));
   }
   return { nftables: cmds };
+}
+
+/** The elements one revoke removes (see buildRevokeBatch). */
+export function revokeRefs(layout: SetLayout, r: Revoke, current: readonly AccessEntry[] = []): ElementRef[] {
+  const refs = new Map<string, ElementRef>();
+  const put = (ref: ElementRef): void => void refs.set(`${ref.set} ${JSON.stringify(ref.val)}`, ref);
+  const src = sourceKey(r.addr);
+  if (r.services) {
+    for (const s of r.services) {
+      if (!serviceFamilies(s).includes(src.family)) continue;
+      for (const part of serviceParts(src.key, s)) {
+        for (const set of layout.revokeSets(part.kind, src.family, src.prefix)) put({ set: set.name, val: part.val });
+      }
+    }
+    return [...refs.values()];
+  }
+  const canon = r.addr.includes('/') ? parseCidr(r.addr)?.text : parseAddr(r.addr)?.text;
+  for (const e of current) {
+    if (e.addr === canon || e.addr === r.addr) put({ set: e.set, val: entryValue(sourceKey(e.addr).key, e) });
+  }
+  return [...refs.values()];
 }
 
 function entrySetKind(e: AccessEntry): SetKind {

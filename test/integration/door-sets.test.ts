@@ -92,4 +92,10 @@ fw.grantEach([g('spa', '192.0.2.31'), g('flooded', '192.0.2.32'), g('spa', '192.
   assert.match(failed[0]!.reason, /Too many open files in system/, 'nft\'s own message');
   assert.deepEqual(await sources(l, 'in4_spa'), [a.ip4, '192.0.2.31', '192.0.2.33'].sort(), 'the batch\'s other grants landed');
   assert.equal((await sources(l, 'in4_flooded')).length, 4);
+  // A revoke removes the element from every set of its kind: the full one, where it is absent, does
+  // not make it fail (the kernel refuses the "add" of the add+delete there with ENFILE).
+  const rv = await l.knockctl(l.server.ns, 'revoke', a.ip4, '22/tcp', '-c', cfg);
+  assert.equal(rv.code, 0, rv.stderr);
+  assert.ok(!(await sources(l, 'in4_spa')).includes(a.ip4), 'revoked from the SPA door\'s set');
+  assert.equal(await l.connects(a, l.server.ip4, 22), false);
 });

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { Daemon } from '../../../src/daemon';
+import { Daemon, Firewall } from '../../../src/daemon';
+import { buildSetLayout } from '../../../src/nft';
 import { loadConfigText } from '../../../src/config';
 import { createLogger } from '../../../src/log';
 import { applyIsolated } from '../../../src/daemon/isolate';
@@ -64,4 +65,15 @@ test('applyIsolated: k bad items among n are found by halving; batch-wide errors
   await assert.rejects(applyIsolated([1, 2], async () => { throw new NftError('add grant', 1, 'Error: Could not process rule: Device or resource busy'); }), /Device or resource busy/);
   await assert.rejects(applyIsolated([1, 2], async () => { throw new NftError('add grant', 1, 'x', { code: 'ERR_NO_TABLE' }); }), /x/);
   assert.deepEqual(await applyIsolated([], apply), []);
+});
+
+test('a revoke is not failed by a full set it has nothing in: every other set still loses the element', async () => {
+  const nft = new RecordingNft();
+  nft.fullSets.add('in4_flooded');
+  const fw = new Firewall(nft, 'kt', buildSetLayout(CFG));
+  const failed = await fw.revokeEach([{ door: 'close', family: 4, addr: '198.51.100.7', services: [{ kind: 'local', port: 22, proto: 'tcp' }] }]);
+  assert.deepEqual(failed, []);
+  const deleted = nft.applied.flatMap((b) => b.nftables).filter((c) => 'delete' in c).map((c) => (c as { delete: { element: { name: string } } }).delete.element.name);
+  assert.deepEqual(deleted.sort(), ['allowed4', 'allowednet4', 'in4_other'].sort(), 'removed from every other set of its kind');
+  await assert.doesNotReject(fw.revoke([{ door: 'manual', family: 4, addr: '198.51.100.7', services: [{ kind: 'local', port: 22, proto: 'tcp' }] }]));
 });
