@@ -10,6 +10,7 @@ import { checkRuntime } from '../daemon';
 import { FsRuntimeFiles } from '../io/runtime-files';
 import { FsStateStore } from '../io/state-store';
 import { configPath, localAddressesNow, readConfigText } from './context';
+import { detectSshSession, enforceLints } from './lockout';
 
 /** Every issue and warning of the config file `file`, and the config when it has no issue. */
 export async function inspectConfigFile(file: string): Promise<{ config?: Config; issues: ConfigIssue[]; warnings: ConfigIssue[] }> {
@@ -19,8 +20,13 @@ export async function inspectConfigFile(file: string): Promise<{ config?: Config
   const warnings = [...r.warnings];
   if (cfg) {
     try {
-      // This host's addresses now: the daemon refuses router doors that forward to one of them.
-      const rt = await checkRuntime(cfg, new FsRuntimeFiles(file), new FsStateStore(cfg.stateDir), localAddressesNow());
+      // This host's addresses now: the runtime check refuses router doors that forward to one of them.
+      const files = new FsRuntimeFiles(file);
+      const rt = await checkRuntime(cfg, files, new FsStateStore(cfg.stateDir), localAddressesNow());
+      // The daemon creates state_dir at start (a reload keeps the old one): checked here, not in checkRuntime.
+      // Without root only a permission problem is expected (the daemon runs as root): a warning then.
+      const sd = files.stateDirProblem(cfg.stateDir);
+      if (sd) (sd.denied && process.getuid?.() !== 0 ? rt.warnings : rt.issues).push({ path: 'state_dir', message: sd.message });
       const withLine = (i: ConfigIssue): ConfigIssue => {
         const line = i.line ?? r.lineOf(i.path);
         return line === undefined ? i : { ...i, line };
@@ -38,11 +44,26 @@ export async function inspectConfigFile(file: string): Promise<{ config?: Config
   return { ...(issues.length === 0 && r.config ? { config: r.config } : {}), issues, warnings };
 }
 
-export async function checkConfig(opts: { config?: string }): Promise<number> {
+/** `issues` of the config file `file` with their lines filled in (for the daemon's own refusals). */
+export function withLines(issues: readonly ConfigIssue[], file: string): ConfigIssue[] {
+  let lineOf: (path: string) => number | undefined = () => undefined;
+  try {
+    lineOf = inspectConfigText(readConfigText(file)).lineOf;
+  } catch {
+    // The file changed or went away: report without lines.
+  }
+  return issues.map((i) => {
+    const line = i.line ?? lineOf(i.path);
+    return line === undefined ? i : { ...i, line };
+  });
+}
+
+export async function checkConfig(opts: { config?: string; allowLockout?: boolean }): Promise<number> {
   const file = configPath(opts.config);
   const { config: cfg, issues, warnings } = await inspectConfigFile(file);
   for (const w of warnings) process.stderr.write(`warning: ${file}${w.line ? `:${w.line}` : ''}: ${w.path ? `${w.path}: ` : ''}${w.message}\n`);
   if (!cfg) throw new ConfigError(issues, file);
+  enforceLints(cfg, file, detectSshSession(), opts.allowLockout ? 'allow' : 'refuse');
   const knock = cfg.doors.filter((d) => d.kind === 'knock').length;
   const spa = cfg.doors.length - knock;
   const longest = Math.max(0, ...cfg.doors.map((d) => d.timeoutSec));

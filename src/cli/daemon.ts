@@ -1,6 +1,6 @@
 /** `knockctl daemon`: the composition root of the running daemon (systemd runs exactly this). */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type Clock } from '../core';
 import type { Config } from '../config';
@@ -11,21 +11,18 @@ import { PcapCapture } from '../io/pcap-capture';
 import { LocalAddresses } from '../io/local-addresses';
 import { FsStateStore } from '../io/state-store';
 import { ExecHookRunner } from '../io/hook-runner';
+import { netnsOf, readStatusFile, writeStatusFile } from '../io/status-file';
 import { FsRuntimeFiles } from '../io/runtime-files';
 import { Daemon, Firewall, ForeignTableError, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
+import { withLines } from './check-config';
 import { startMetricsServer, type MetricsServer } from './metrics';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
-export const STATUS_FILE = 'status.json';
-
-/** The status file `knockctl status` reads: pid, start time, counters. Written atomically. */
+/** The status file `knockctl status` reads (io/status-file.ts): pid, start time, counters. */
 function writeStatus(dir: string, stats: DaemonStats, rt: Runtime): void {
-  const body = { pid: process.pid, startedAt: new Date(stats.startedAt).toISOString(), updatedAt: new Date().toISOString(), table: rt.cfg.table, stats };
-  const tmp = join(dir, `.${STATUS_FILE}.tmp`);
-  writeFileSync(tmp, JSON.stringify(body), { mode: 0o644 });
-  renameSync(tmp, join(dir, STATUS_FILE));
+  writeStatusFile(dir, { pid: process.pid, startedAt: new Date(stats.startedAt).toISOString(), updatedAt: new Date().toISOString(), table: rt.cfg.table, netns: netnsOf() ?? '', stats });
 }
 
 /** Tell systemd (Type=notify) that start-up is done; a no-op outside systemd. */
@@ -46,6 +43,8 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   const { config, warnings } = loadFor(file, opts);
   const log = createLogger({ level: config.logLevel });
   for (const w of warnings) log.warn({ event: 'config-warning', path: w.path, reason: w.message }, w.message);
+  const sd = new FsRuntimeFiles(file).stateDirProblem(config.stateDir);
+  if (sd) throw new ConfigError(withLines([{ path: 'state_dir', message: sd.message }], file), file);
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
   // In process through libnftables when it loads (a grant costs ~0.05 ms instead of a ~3 ms process);
   // KNOCKCTL_NFT=process forces the nft binary (debugging, and tests that break the binary on purpose).
@@ -75,7 +74,10 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
       statusError = (e as Error).message;
     }
   }
-  await daemon.start(config);
+  // A problem of the files the config names: the same ConfigError check-config reports, with the file.
+  await daemon.start(config).catch((e: unknown) => {
+    throw e instanceof ConfigError && !e.file ? new ConfigError(withLines(e.issues, file), file) : e;
+  });
   status(daemon.stats, daemon.runtime);
   // Metrics are optional: an address that cannot be bound is logged and the firewall keeps working.
   // `metrics.listen` is read at start only; changing it needs a restart.
@@ -100,7 +102,10 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
       }
       const needRestart = restartOnly(config, next);
       if (needRestart.length) log.warn({ event: 'config-warning', keys: needRestart }, `changed ${needRestart.join(', ')}: takes effect after a restart (systemctl restart knockctl)`);
-      void daemon.reload(next);
+      const level = next.logLevel;
+      void daemon.reload(next).then((ok) => {
+        if (ok) log.level = level;
+      });
     });
     const stop = (signal: string): void => {
       log.info({ event: 'stop', signal }, `${signal}: stopping`);
@@ -114,15 +119,10 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   });
 }
 
-/** Read the daemon's status file, if the daemon runs (its pid is alive). */
-export function readDaemonStatus(stateDir: string): { pid: number; startedAt: string; updatedAt: string; stats: DaemonStats } | undefined {
-  try {
-    const s = JSON.parse(readFileSync(join(stateDir, STATUS_FILE), 'utf8')) as { pid: number; startedAt: string; updatedAt: string; stats: DaemonStats };
-    process.kill(s.pid, 0);
-    return s;
-  } catch {
-    return undefined;
-  }
+/** The status of our table's daemon in this network namespace, if it runs. */
+export function readDaemonStatus(stateDir: string, table: string): { pid: number; startedAt: string; updatedAt: string; stats: DaemonStats } | undefined {
+  const s = readStatusFile(stateDir, table);
+  return s ? { pid: s.pid, startedAt: s.startedAt, updatedAt: s.updatedAt, stats: s.stats as DaemonStats } : undefined;
 }
 
 /** Settings read once at start: a reload cannot apply them. */
@@ -130,7 +130,7 @@ function restartOnly(a: Config, b: Config): string[] {
   const same = (x: unknown, y: unknown): boolean => JSON.stringify(x) === JSON.stringify(y);
   const keys: [string, unknown, unknown][] = [
     ['interfaces', a.interfaces, b.interfaces], ['state_dir', a.stateDir, b.stateDir],
-    ['log_level', a.logLevel, b.logLevel], ['metrics', a.metrics, b.metrics], ['limits.max_replay', a.limits.maxReplay, b.limits.maxReplay], ['limits.capture_buffer', a.limits.captureBufferMiB, b.limits.captureBufferMiB],
+    ['metrics', a.metrics, b.metrics], ['limits.max_replay', a.limits.maxReplay, b.limits.maxReplay], ['limits.capture_buffer', a.limits.captureBufferMiB, b.limits.captureBufferMiB],
   ];
   return keys.filter(([, x, y]) => !same(x, y)).map(([k]) => k);
 }

@@ -4,10 +4,11 @@ import { lookup } from 'node:dns/promises';
 import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
-import { UsageError, KnockctlError, parseAddr, type PortSpec } from '../core';
+import { UsageError, parseAddr, type PortSpec } from '../core';
 import { loadClientConfigText, type ClientStanza } from '../spa/client-config';
 import { buildSpaPacket, checkKeyFileMode, formatClientKeyFile, generateClientKey, parseClientKeyFile, serverEntryOf, type SpaClientKey } from '../spa';
 import { parsePortArgs } from './context';
+import { fileError, resolveError } from './system-errors';
 import { parseDurationArg } from './duration-arg';
 
 export interface SpaOptions {
@@ -30,10 +31,10 @@ export function readKeyFile(file: string): SpaClientKey {
   try {
     st = statSync(file);
   } catch (e) {
-    throw new UsageError(`cannot read key file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw fileError('key file', file, e);
   }
   const mode = checkKeyFileMode(st.mode, file);
-  if (!mode.ok) throw new KnockctlError('ERR_KEY_FILE_MODE', mode.detail ?? `${file}: group or others may read it; run chmod 600 ${file}`);
+  if (!mode.ok) throw new UsageError(mode.detail ?? `${file}: group or others may read it; run chmod 600 ${file}`);
   const k = parseClientKeyFile(readFileSync(file, 'utf8'));
   if (!k.ok) throw new UsageError(`${file}: ${k.detail ?? 'not a knockctl key file'}`);
   return k.value;
@@ -46,7 +47,7 @@ async function resolveHost(host: string, family?: 4 | 6): Promise<{ address: str
     const r = await lookup(host, family ? { family } : {});
     return { address: r.address, family: r.family === 6 ? 6 : 4 };
   } catch (e) {
-    throw new KnockctlError('ERR_RESOLVE', `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw resolveError(host, e);
   }
 }
 
@@ -64,7 +65,7 @@ function stanzaFor(target: string, opt: string | undefined): ClientStanza | unde
     text = readFileSync(file, 'utf8');
   } catch (e) {
     if (!explicit && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UsageError(`cannot read client config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw fileError('client config', file, e);
   }
   return loadClientConfigText(text, file).get(target);
 }

@@ -5,6 +5,7 @@ import type { Config, Door } from '../config';
 import { newStats, type DaemonStats } from '../daemon';
 import { configPath, firewallFor, readConfig } from './context';
 import { readDaemonStatus } from './daemon';
+import { rollbackState } from './confirm';
 
 export interface StatusOptions {
   config?: string;
@@ -85,6 +86,25 @@ function isoSeconds(iso: string): string {
   return iso.replace(/\.\d+Z$/, 'Z');
 }
 
+/** Every counter, in the order and with the label the human output uses (by-reason ones sum up). */
+export const COUNTER_ROWS: readonly (readonly [keyof Counters, string, keyof Paint | undefined])[] = [
+  ['packets', 'packets', undefined],
+  ['duplicates', 'duplicates', undefined],
+  ['knocks', 'knocks seen', undefined],
+  ['knock_successes', 'knock successes', undefined],
+  ['knock_resets', 'knock resets', undefined],
+  ['grants', 'grants', undefined],
+  ['revokes', 'revokes', undefined],
+  ['spa_accepted', 'SPA accepted', undefined],
+  ['spa_rejected', 'SPA rejected', 'yellow'],
+  ['evictions', 'evictions', 'yellow'],
+  ['decode_errors', 'decode errors', undefined],
+  ['nft_failures', 'nft failures', 'red'],
+  ['set_full', 'set full', 'red'],
+  ['hook_failures', 'hook failures', 'red'],
+  ['internal_errors', 'internal errors', 'red'],
+];
+
 /** The daemon lines: running or not, since when, and its counters. `now` in ms since the epoch. */
 export function formatDaemon(v: DaemonView, now: number, p: Paint = PLAIN): string[] {
   if (!v.running || !v.since) return [`daemon: ${p.red('not running')} (start it: systemctl start knockctl)`];
@@ -95,20 +115,10 @@ export function formatDaemon(v: DaemonView, now: number, p: Paint = PLAIN): stri
   const c = v.counters;
   if (!c) return lines;
   const sum = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
-  const rows: [string, number, string, keyof Paint | undefined][] = [
-    ['knocks seen', c.knocks, '', undefined],
-    ['knock successes', c.knock_successes, '', undefined],
-    ['grants', c.grants, '', undefined],
-    ['revokes', c.revokes, '', undefined],
-    ['SPA accepted', c.spa_accepted, '', undefined],
-    ['SPA rejected', sum(c.spa_rejected), byReason(c.spa_rejected), 'yellow'],
-    ['evictions', c.evictions, '', 'yellow'],
-    ['decode errors', sum(c.decode_errors), byReason(c.decode_errors), undefined],
-    ['nft failures', c.nft_failures, '', 'red'],
-    ['set full', sum(c.set_full), byReason(c.set_full), 'red'],
-    ['hook failures', c.hook_failures, '', 'red'],
-    ['internal errors', c.internal_errors, '', 'red'],
-  ];
+  const rows: [string, number, string, keyof Paint | undefined][] = COUNTER_ROWS.map(([key, label, warn]) => {
+    const v = c[key];
+    return typeof v === 'number' ? [label, v, '', warn] : [label, sum(v), byReason(v), warn];
+  });
   lines.push('counters since start:');
   const numWidth = Math.max(...rows.map((r) => String(r[1]).length));
   for (const [label, n, detail, warn] of rows) {
@@ -132,8 +142,27 @@ function pad(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n');
 }
 
+/** A pending `install-ruleset --confirm` rollback and the last one that ran (from /run/knockctl). */
+export interface RollbackView {
+  /** ms since the epoch when the previous table comes back, unless confirmed. */
+  readonly pendingUntil?: number;
+  /** The last rollback's report line (timestamped). */
+  readonly last?: string;
+}
+
+export function formatRollback(r: RollbackView, now: number, p: Paint = PLAIN): string[] {
+  const lines: string[] = [];
+  if (r.pendingUntil !== undefined) {
+    const left = Math.max(0, Math.ceil((r.pendingUntil - now) / 1000));
+    lines.push(p.yellow(`rollback pending: the previous table comes back in ${formatDuration(left)} unless you run: knockctl confirm`));
+  }
+  if (r.last) lines.push(`last rollback: ${r.last}`);
+  return lines;
+}
+
 export interface FormatOptions {
   readonly daemon?: DaemonView;
+  readonly rollback?: RollbackView;
   /** ms since the epoch, for the daemon's uptime. */
   readonly now?: number;
   readonly paint?: Paint;
@@ -144,6 +173,8 @@ export function formatStatus(table: string, all: readonly AccessEntry[], cfg?: C
   const entries = cfg ? withoutPortForwardTargets(all, cfg.doors) : all;
   const lines: string[] = [];
   if (o.daemon) lines.push(...formatDaemon(o.daemon, o.now ?? 0, p), '');
+  const rb = o.rollback ? formatRollback(o.rollback, o.now ?? 0, p) : [];
+  if (rb.length) lines.push(...rb, '');
   lines.push(p.bold(`table inet ${table}: ${entries.length} grant${entries.length === 1 ? '' : 's'}`));
   if (entries.length) {
     const rows = [['SOURCE', 'SERVICE', 'DOOR', 'TIME LEFT']];
@@ -166,12 +197,13 @@ export function formatStatus(table: string, all: readonly AccessEntry[], cfg?: C
  * `service` is the canonical text (`22/tcp`, `192.168.1.10:22/tcp`, `2222/tcp=>192.168.1.10:22`);
  * `proto`/`port` are the element's: the service's port, or this host's port of a port forward.
  */
-export function statusJson(table: string, all: readonly AccessEntry[], daemon?: DaemonView, cfg?: Config): unknown {
+export function statusJson(table: string, all: readonly AccessEntry[], daemon?: DaemonView, rollback?: RollbackView, cfg?: Config): unknown {
   const pfs = cfg ? portForwards(cfg) : [];
   const entries = cfg ? withoutPortForwardTargets(all, cfg.doors) : all;
   return {
     table,
     ...(daemon ? { daemon } : {}),
+    ...(rollback ? { rollback: { pending_until: rollback.pendingUntil === undefined ? null : new Date(rollback.pendingUntil).toISOString(), last: rollback.last ?? null } } : {}),
     grants: entries.map((e) => ({
       family: e.family, addr: e.addr, service: entryServiceText(e, pfs), proto: e.proto, port: e.port, door: e.door ?? null,
       timeout: e.timeoutSec ?? null, expires: e.expiresSec ?? null, set: e.set,
@@ -182,11 +214,12 @@ export function statusJson(table: string, all: readonly AccessEntry[], daemon?: 
 export async function status(opts: StatusOptions): Promise<number> {
   const { config: cfg } = readConfig(configPath(opts.config));
   const entries = await firewallFor(cfg.table).readAccessInstalled();
-  const daemon = daemonView(readDaemonStatus(cfg.stateDir));
-  if (opts.json) process.stdout.write(`${JSON.stringify(statusJson(cfg.table, entries, daemon, cfg), null, 2)}\n`);
+  const daemon = daemonView(readDaemonStatus(cfg.stateDir, cfg.table));
+  const rollback = rollbackState(cfg.table);
+  if (opts.json) process.stdout.write(`${JSON.stringify(statusJson(cfg.table, entries, daemon, rollback, cfg), null, 2)}\n`);
   else {
     const paint = useColor(process.stdout.isTTY, process.env) ? COLOR : PLAIN;
-    process.stdout.write(`${formatStatus(cfg.table, entries, cfg, { daemon, now: Date.now(), paint })}\n`);
+    process.stdout.write(`${formatStatus(cfg.table, entries, cfg, { daemon, rollback, now: Date.now(), paint })}\n`);
   }
   return 0;
 }
