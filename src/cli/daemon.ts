@@ -13,7 +13,7 @@ import { FsStateStore } from '../io/state-store';
 import { ExecHookRunner } from '../io/hook-runner';
 import { netnsOf, readStatusFile, writeStatusFile } from '../io/status-file';
 import { FsRuntimeFiles } from '../io/runtime-files';
-import { Daemon, Firewall, notInstalled, type DaemonStats, type Runtime } from '../daemon';
+import { Daemon, Firewall, ForeignTableError, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
 import { withLines } from './check-config';
 import { startMetricsServer, type MetricsServer } from './metrics';
@@ -54,7 +54,9 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   const lib = process.env.KNOCKCTL_NFT === 'process' ? { reason: 'KNOCKCTL_NFT=process' } : NftLib.open();
   const nft = lib.runner ?? new NftProcess();
   log.info({ event: 'nft-transport', nft: lib.runner ? 'libnftables' : 'nft process', reason: lib.reason }, `nft transport: ${lib.runner ? 'libnftables in process' : `nft process (${lib.reason ?? ''})`}`);
-  if (!(await new Firewall(nft, config.table).exists())) throw notInstalled(config.table);
+  const owner = await new Firewall(nft, config.table).ownership();
+  if (owner === 'absent') throw notInstalled(config.table);
+  if (owner === 'foreign') throw new ForeignTableError(config.table);
   const local = new LocalAddresses();
   const daemon = new Daemon({
     capture: new PcapCapture({ interfaces: config.interfaces, bufferBytes: config.limits.captureBufferMiB << 20 }),

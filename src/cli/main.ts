@@ -117,9 +117,9 @@ program
 
 program
   .command('grant')
-  .description('give ADDR access to PORT/PROTO by hand (same sets, kernel expiry)')
+  .description('give ADDR access to services by hand (same sets, kernel expiry)')
   .argument('<addr>', 'IPv4 or IPv6 source address')
-  .argument('<ports...>', 'services like 22/tcp')
+  .argument('<services...>', 'services like 22/tcp, a door\'s forwarded service 192.168.1.10:22/tcp or port forward 2222/tcp=>192.168.1.10:22')
   .option('-c, --config <file>', CONFIG_HELP)
   .option('-t, --timeout <duration>', 'how long (seconds, or 30s, 10m, 1h30m)', '1h')
   .option('--door <name>', 'name recorded as the element comment', 'manual')
@@ -130,7 +130,7 @@ program
   .command('revoke')
   .description('take access away from ADDR (all its services, or the ones named)')
   .argument('<addr>', 'IPv4 or IPv6 source address')
-  .argument('[ports...]', 'services like 22/tcp (default: all)')
+  .argument('[services...]', 'services like 22/tcp or 192.168.1.10:22/tcp (default: all)')
   .option('-c, --config <file>', CONFIG_HELP)
   .addHelpText('after', '\nExamples:\n  sudo knockctl revoke 192.0.2.7\n  sudo knockctl revoke 192.0.2.7 22/tcp')
   .action((addr: string, ports: string[], o) => run(() => revoke(addr, ports, o))());
