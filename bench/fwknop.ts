@@ -12,7 +12,7 @@ import { ReplayCache } from '../src/spa';
 import { buildFwknopDatagram, verifyFwknop } from '../src/spa/fwknop';
 import { KNOCKCTL, type Lab, sleep, waitForLine } from '../test/integration/support/lab';
 import { RunningDaemon, writeConfig } from '../test/integration/support/daemon';
-import { cpuTicks, freshAddr, median, oneRun, serverAddr, SERVER_IF, TABLE, type Keeper, type LatencyRuns } from './net';
+import { cpuTicks, freshAddr, median, oneRun, serverAddr, SERVER_IF, TABLE, useAddressPool, type Keeper, type LatencyRuns } from './net';
 
 const PORT = 62201;
 
@@ -147,6 +147,8 @@ export interface FwknopNetParams {
 }
 
 async function keeperRuns(lab: Lab, sender: string, dir: string, k: Keeper, keys: Keys, p: FwknopNetParams): Promise<FwknopKeeperResults> {
+  // The large pool: the link's own 240 addresses are spent by knockd's phases in a full run.
+  useAddressPool('extra');
   // Not latencyRuns: the datagram must name the run's fresh source address (-a), so it is built per run.
   const ok: number[] = [];
   let failed = 0;

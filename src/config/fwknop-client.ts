@@ -3,7 +3,7 @@
  * Schema-valid raw data → FwknopClient, with the checks a schema cannot express (key lengths,
  * `open` within the door's, two stanzas sharing keys).
  */
-import { type Cidr, type PortSpec, formatPortSpec, parseCidr, parseDuration, parsePortSpec } from '../core';
+import { type Cidr, type Service, formatService, parseCidr, parseDuration, parseService, sameService } from '../core';
 
 /** fwknop's HMAC_DIGEST_TYPE values (lower case). */
 export type FwknopHmacDigest = 'md5' | 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'sha3_256' | 'sha3_512';
@@ -18,8 +18,11 @@ export interface FwknopClient {
   readonly hmacDigest: FwknopHmacDigest;
   /** REQUIRE_USERNAME. */
   readonly username?: string;
-  /** OPEN_PORTS: a subset of the door's `open`; undefined = all of it. */
-  readonly open?: readonly PortSpec[];
+  /**
+   * OPEN_PORTS: a subset of the door's `open`; undefined = all of it. A port forward here
+   * (`22/tcp=>192.168.1.10:22`) is FORCE_NAT: a request for 22/tcp gets the forward.
+   */
+  readonly open?: readonly Service[];
   /** SOURCE: networks this stanza accepts datagrams from; undefined = ANY. */
   readonly from?: readonly Cidr[];
   /** FW_ACCESS_TIMEOUT. */
@@ -59,7 +62,7 @@ function duration(sink: FwknopNormalizeSink, v: unknown, segs: Segs): number | u
   return n;
 }
 
-function client(sink: FwknopNormalizeSink, name: string, rc: Raw, cs: Segs, doorOpen: readonly PortSpec[]): FwknopClient {
+function client(sink: FwknopNormalizeSink, name: string, rc: Raw, cs: Segs, doorOpen: readonly Service[]): FwknopClient {
   const c: { -readonly [K in keyof FwknopClient]: FwknopClient[K] } = {
     name,
     key: keyBytes(sink, rc.key, [...cs, 'key'], FWKNOP_MAX_KEY_LEN, 16, 'Rijndael key'),
@@ -75,11 +78,11 @@ function client(sink: FwknopNormalizeSink, name: string, rc: Raw, cs: Segs, door
   if (m !== undefined) c.maxTimeoutSec = m;
   if (t !== undefined && m !== undefined && m < t) sink.err([...cs, 'max_timeout'], `is shorter than this client's timeout (${t}s)`);
   if (rc.open !== undefined) {
-    const open: PortSpec[] = [];
+    const open: Service[] = [];
     (rc.open as string[]).forEach((s, i) => {
-      const r = parsePortSpec(s);
+      const r = parseService(s);
       if (!r.ok) sink.err([...cs, 'open', i], r.detail ?? r.reason);
-      else if (!doorOpen.some((o) => o.port === r.value.port && o.proto === r.value.proto)) sink.err([...cs, 'open', i], `"${formatPortSpec(r.value)}" is not in the door's open list`);
+      else if (!doorOpen.some((o) => sameService(o, r.value))) sink.err([...cs, 'open', i], `"${formatService(r.value)}" is not in the door's open list`);
       else open.push(r.value);
     });
     c.open = open;
@@ -97,7 +100,7 @@ function client(sink: FwknopNormalizeSink, name: string, rc: Raw, cs: Segs, door
 }
 
 /** Normalize `spa.clients` of a fwknop door (`ss` is the path of `spa`). */
-export function normalizeFwknopClients(sink: FwknopNormalizeSink, clients: Record<string, Raw>, ss: Segs, doorOpen: readonly PortSpec[]): FwknopClient[] {
+export function normalizeFwknopClients(sink: FwknopNormalizeSink, clients: Record<string, Raw>, ss: Segs, doorOpen: readonly Service[]): FwknopClient[] {
   const out = Object.entries(clients).map(([name, rc]) => client(sink, name, rc, [...ss, 'clients', name], doorOpen));
   const seen = new Map<string, string>();
   for (const c of out) {

@@ -29,7 +29,6 @@ type Raw = Record<string, unknown>;
 
 /** Not used by nftknock, with the reason; each one met is a warning. */
 const STANZA_DROPPED: Record<string, string> = {
-  DESTINATION: 'per-stanza destinations are not imported; set the door\'s `target` if this host has several addresses',
   ENABLE_CMD_EXEC: 'nftknock never runs commands sent in datagrams (fwknop -C is refused)',
   ENABLE_CMD_SUDO_EXEC: 'nftknock never runs commands sent in datagrams',
   CMD_EXEC_USER: 'nftknock never runs commands sent in datagrams', CMD_EXEC_GROUP: 'nftknock never runs commands sent in datagrams',
@@ -45,7 +44,7 @@ const STANZA_DROPPED: Record<string, string> = {
   GPG_IGNORE_SIG_VERIFY_ERROR: 'GnuPG is not supported', GPG_REMOTE_ID: 'GnuPG is not supported', GPG_FINGERPRINT_ID: 'GnuPG is not supported',
   GPG_EXE: 'GnuPG is not supported',
 };
-const STANZA_USED = new Set(['SOURCE', 'OPEN_PORTS', 'RESTRICT_PORTS', 'KEY', 'KEY_BASE64', 'HMAC_KEY', 'HMAC_KEY_BASE64', 'HMAC_DIGEST_TYPE',
+const STANZA_USED = new Set(['SOURCE', 'DESTINATION', 'OPEN_PORTS', 'RESTRICT_PORTS', 'KEY', 'KEY_BASE64', 'HMAC_KEY', 'HMAC_KEY_BASE64', 'HMAC_DIGEST_TYPE',
   'FW_ACCESS_TIMEOUT', 'MAX_FW_TIMEOUT', 'REQUIRE_USERNAME', 'REQUIRE_SOURCE_ADDRESS', 'REQUIRE_SOURCE', 'ENCRYPTION_MODE', 'ACCESS_EXPIRE',
   'ACCESS_EXPIRE_EPOCH', 'FORCE_NAT']);
 const HMAC_DIGESTS = ['md5', 'sha1', 'sha256', 'sha384', 'sha512', 'sha3_256', 'sha3_512'];
@@ -92,7 +91,7 @@ function keyOf(ctx: Ctx, s: FwknopStanza, b64: string, plain: string, max: numbe
 }
 
 /** The client entry of one stanza, or why it is left out. */
-function stanzaClient(ctx: Ctx, s: FwknopStanza, input: FwknopImportInput, path: string): { data: Raw; open: PortSpec[] } | { skip: string } {
+function stanzaClient(ctx: Ctx, s: FwknopStanza, input: FwknopImportInput, path: string): { data: Raw; open: PortSpec[]; dest?: string[] } | { skip: string } {
   const at = (k: string): FwknopValue => s.vars.get(k) ?? { value: '', line: s.line };
   for (const [k, v] of s.vars) {
     if (STANZA_DROPPED[k]) ctx.warn(v, `${k}: ${STANZA_DROPPED[k]}`);
@@ -148,7 +147,11 @@ function stanzaClient(ctx: Ctx, s: FwknopStanza, input: FwknopImportInput, path:
   const kept = open.filter((p) => !restrict.some((r) => r.port === p.port && r.proto === p.proto));
   if (kept.length === 0) return { skip: 'RESTRICT_PORTS removes every service of OPEN_PORTS' };
   data.open = kept.map(formatPortSpec);
-  return { data, open: kept };
+  const dest = s.vars.get('DESTINATION');
+  if (!dest || /^any$/i.test(dest.value.trim())) return { data, open: kept };
+  const nets = dest.value.split(/[\s,]+/).filter(Boolean);
+  for (const n of nets) if (!parseCidr(n)) ctx.err(dest, `doors.${DOOR}.target`, `DESTINATION "${n}" is not an address or network`);
+  return { data, open: kept, dest: nets };
 }
 
 /** fwknopd.conf → interfaces, SPA port and window; warnings for the rest. */
@@ -211,6 +214,15 @@ function render(file: string, out: Raw, comments: ReadonlyMap<string, string>): 
   return doc.toString({ lineWidth: 0 });
 }
 
+/** DESTINATION: the door's `target` when every imported stanza names the same; otherwise a warning each. */
+function doorTarget(ctx: Ctx, dests: readonly { num: number; line: number; dest?: string[] }[]): string[] | undefined {
+  const texts = new Set(dests.map((d) => (d.dest ?? ['ANY']).join(',')));
+  const first = dests[0]?.dest;
+  if (texts.size === 1) return first;
+  for (const d of dests) if (d.dest) ctx.warn({ line: d.line }, `stanza #${d.num}: DESTINATION differs between stanzas and is not imported; the door's \`target\` applies to all its clients`);
+  return undefined;
+}
+
 /** Translate. Throws ConfigError (each issue with its line) when a file is malformed or nothing is usable. */
 export function importFwknop(input: FwknopImportInput): { yaml: string; warnings: string[] } {
   const ctx = new Ctx(input.accessFile);
@@ -228,6 +240,7 @@ export function importFwknop(input: FwknopImportInput): { yaml: string; warnings
   const comments = new Map<string, string>();
   const open: PortSpec[] = [];
   const seen = new Map<string, number>();
+  const dests: { num: number; line: number; dest?: string[] }[] = [];
   for (const s of parsed.stanzas) {
     const name = `stanza-${s.num}`;
     const r = stanzaClient(ctx, s, input, `doors.${DOOR}.spa.clients.${name}`);
@@ -239,6 +252,7 @@ export function importFwknop(input: FwknopImportInput): { yaml: string; warnings
       continue;
     }
     if (same !== undefined) seen.set(same, s.num);
+    dests.push({ num: s.num, line: s.vars.get('DESTINATION')?.line ?? s.line, ...(r.dest ? { dest: r.dest } : {}) });
     clients[name] = r.data;
     comments.set(name, `${input.accessFile} line ${s.line}, stanza #${s.num}: SOURCE ${s.vars.get('SOURCE')?.value ?? ''}`);
     for (const p of r.open) if (!open.some((o) => o.port === p.port && o.proto === p.proto)) open.push(p);
@@ -248,6 +262,7 @@ export function importFwknop(input: FwknopImportInput): { yaml: string; warnings
     throw new ConfigError([{ path: input.accessFile, message: `no stanza can be imported (${parsed.stanzas.length} found): see the warnings`, line: parsed.stanzas[0]?.line ?? 1 }], input.accessFile);
   }
   ctx.warnings.push(`${input.accessFile}: an address sent with -a must now be the sender's own (fwknopd allowed any); set allow_address: true on a client to keep fwknopd's behaviour`);
-  out.doors = { [DOOR]: { spa: { ...spa, clients }, open: open.map(formatPortSpec), timeout: FW_ACCESS_TIMEOUT } };
+  const target = doorTarget(ctx, dests);
+  out.doors = { [DOOR]: { spa: { ...spa, clients }, open: open.map(formatPortSpec), timeout: FW_ACCESS_TIMEOUT, ...(target ? { target } : {}) } };
   return { yaml: render(input.accessFile, out, comments), warnings: ctx.warnings };
 }

@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { upLab, type Host, type Lab, skipReason, sleep } from './support/lab';
+import { upLab, type Host, type Lab, skipReason, sleep, waitForLine } from './support/lab';
 import { scratch, startDaemon, type RunningDaemon } from './support/daemon';
 
 const FWKNOP = '/usr/bin/fwknop';
@@ -133,4 +133,22 @@ test('-s is refused where REQUIRE_SOURCE_ADDRESS is Y and accepted where it is n
   await d.event('grant', (x) => x.src === alice.ip4 && x.client === 'stanza-2');
   assert.equal(await l.connects(alice, l.server.ip4, 22), true, '-s through the stanza without REQUIRE_SOURCE_ADDRESS');
   await sleep(50);
+});
+
+test('-R: the client learns its address from a URL (here a server in the lab) and a REQUIRE_SOURCE_ADDRESS stanza opens for it', { skip }, async (t) => {
+  const { l, dir } = await lab(t, 2);
+  const [alice, mallory] = l.clients as [Host, Host];
+  const k = await keyGen(l, dir);
+  const cfg = await importedConfig(l, dir, `SOURCE ANY\nKEY_BASE64 ${k.key}\nHMAC_KEY_BASE64 ${k.hmac}\nOPEN_PORTS tcp/22\nREQUIRE_SOURCE_ADDRESS Y\n`);
+  // What "what is my IP" services answer: the address the request came from, as plain text.
+  const web = l.start(l.server.ns, process.execPath, ['-e',
+    "require('http').createServer((q,r)=>{r.end(q.socket.remoteAddress.replace(/^::ffff:/,'')+'\\n')}).listen(8080,'0.0.0.0',()=>console.log('ready'))"]);
+  await waitForLine(web, /ready/, 5000);
+  const d = await startDaemon(l, cfg);
+  const r = await fwknop(l, alice, dir, '--no-rc-file', '-A', 'tcp/22', '-R', '--resolve-url', `http://${l.server.ip4}:8080/myip`, '--resolve-http-only', '-D', l.server.ip4, ...withKeys(k));
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  const g = await d.event('grant', (x) => x.src === alice.ip4);
+  assert.deepEqual(g.ports, ['22/tcp']);
+  assert.equal(await l.connects(alice, l.server.ip4, 22), true);
+  assert.equal(await l.connects(mallory, l.server.ip4, 22), false);
 });

@@ -71,6 +71,15 @@ export function deriveKeyIv(key: Uint8Array, salt: Uint8Array): { key: Buffer; i
 }
 
 /**
+ * Is this body Rijndael ciphertext, i.e. does "U2FsdGVkX1" + body decode to "Salted__" + salt? The
+ * client cuts "hQ" off GnuPG ciphertext instead; its first character then almost never completes
+ * "Salted__" (a 1 in 16 chance), which is how an authentic GnuPG datagram is told apart.
+ */
+export function isRijndaelBody(body: string): boolean {
+  return body.length >= 2 && Buffer.from(SALTED_PREFIX + body.slice(0, 2), 'base64').subarray(0, 8).equals(SALT_HEADER);
+}
+
+/**
  * Decrypt a datagram body (the base64 ciphertext text as sent, HMAC removed). Returns the plaintext
  * (latin1), or undefined when it is not fwknop ciphertext or the padding is wrong (a wrong key).
  */

@@ -2,20 +2,23 @@
  * The verifier of `spa.format: fwknop` doors: one fwknop datagram in, a Grant or a reason out, in the
  * same shape as verifySpa. Pure; never throws on packet bytes. Cheapest first: length, base64
  * alphabet, source, then one HMAC per stanza whose `from` holds the source (the HMAC is checked
- * before anything is decrypted), decryption, inner digest, user, clock window, replay cache (keyed
- * by the datagram's digest, like fwknopd's digest cache), then access, address and timeout.
+ * before anything is decrypted), a known digest (a replay, refused before decryption), decryption,
+ * inner digest, user, clock window, replay cache (keyed by the datagram's digest, like fwknopd's
+ * digest cache), then access, address and timeout. docs/fwknop-format.md lists the reasons in order.
  */
 import { createHash } from 'node:crypto';
-import { type Cidr, type Grant, type IpAddr, type Outcome, type PortSpec, cidrContains, localPorts, localService, ok, parseAddr, prefixOf, reject } from '../../core';
+import {
+  type Cidr, type Grant, type IpAddr, type Outcome, type PortSpec, type Service, cidrContains, formatService, ok, parseAddr, prefixOf, reject, sameService,
+} from '../../core';
 import type { FwknopClient, SpaDoor } from '../../config';
 import type { ReplayCache } from '../replay-cache';
 import { NONCE_LEN } from '../wire';
-import { HMAC_B64_LEN, decryptBody, hmacMatches } from './crypto';
-import { FWKNOP_MAX_PACKET_LEN, FWKNOP_MIN_PACKET_LEN, type FwknopRequest, SALTED_PREFIX, decodePlaintext } from './wire';
+import { HMAC_B64_LEN, decryptBody, hmacMatches, isRijndaelBody } from './crypto';
+import { FKO_MSG, FWKNOP_MAX_PACKET_LEN, FWKNOP_MIN_PACKET_LEN, type FwknopRequest, SALTED_PREFIX, decodePlaintext } from './wire';
 
 /** Every reason this verifier gives (the daemon counts and logs them by these strings). */
 export const FWKNOP_REJECT_REASONS = [
-  'too-short', 'too-long', 'not-base64', 'bad-prefix', 'bad-source', 'source-not-allowed', 'bad-hmac', 'bad-decrypt',
+  'too-short', 'too-long', 'not-base64', 'bad-prefix', 'bad-source', 'source-not-allowed', 'bad-hmac', 'gpg-refused', 'bad-decrypt',
   'bad-digest', 'malformed', 'command-refused', 'username-mismatch', 'stale', 'future', 'replay-window', 'replayed',
   'replay-cache-full', 'replay-state-lost', 'nat-refused', 'access-denied', 'address-required', 'address-not-allowed',
 ] as const;
@@ -86,7 +89,9 @@ export function verifyFwknop(packet: Uint8Array, ctx: FwknopVerifyContext): Fwkn
   const digest = fwknopReplayKey(text);
   const seen = ctx.replay.check(digest, Number.MAX_SAFE_INTEGER, ctx.nowMs);
   if (!seen.ok && seen.reason === 'replayed') return reject('replayed', client.name);
-  const plain = decryptBody(text.slice(0, -HMAC_B64_LEN[client.hmacDigest]), client.key);
+  const body = text.slice(0, -HMAC_B64_LEN[client.hmacDigest]);
+  if (!isRijndaelBody(body)) return reject('gpg-refused', `${client.name}: a GnuPG-encrypted datagram (fwknop --gpg-*); only Rijndael keys are supported (fwknop --key-gen)`);
+  const plain = decryptBody(body, client.key);
   if (plain === undefined) return reject('bad-decrypt', `${client.name}: the HMAC key is right, the Rijndael key is not`);
   const decoded = decodePlaintext(plain);
   if (!decoded.ok) return reject(decoded.reason, `${client.name}: ${decoded.detail ?? ''}`);
@@ -102,23 +107,49 @@ export function verifyFwknop(packet: Uint8Array, ctx: FwknopVerifyContext): Fwkn
   // Authentic and fresh from here on: whatever the answer, this datagram is spent.
   const append = ctx.replay.record(digest, tsMs);
   const denied = (r: { ok: false; reason: FwknopRejectReason; detail?: string }): FwknopVerdict => ({ ...r, append });
-  if (req.natAccess !== undefined) return denied(reject('nat-refused', `${client.name}: NAT access (fwknop -N) is not served by this door`));
-  const ports = grantedPorts(door, client, req.access);
-  if (!ports.ok) return denied(ports);
+  const services = req.natAccess !== undefined ? natService(door, client, req) : grantedServices(door, client, req.access);
+  if (!services.ok) return denied(services);
   const target = targetAddr(door, client, src, req.addr);
   if (!target.ok) return denied(target);
-  const grant: Grant = { door: door.name, family: target.value.family, addr: grantAddr(door, target.value), services: ports.value.map(localService), timeoutSec: timeoutOf(door, client, req) };
+  const grant: Grant = { door: door.name, family: target.value.family, addr: grantAddr(door, target.value), services: services.value, timeoutSec: timeoutOf(door, client, req) };
   return ok({ grant, client: client.name, request: req, append });
 }
 
-function grantedPorts(door: SpaDoor, c: FwknopClient, asked: readonly PortSpec[]): Outcome<readonly PortSpec[], 'access-denied'> {
-  // As fwknopd: one service outside OPEN_PORTS refuses the whole request.
-  const doorPorts = localPorts(door.open);
-  const allowed = (c.open ?? doorPorts).filter((p) => doorPorts.some((o) => o.port === p.port && o.proto === p.proto));
+function allowedOf(door: SpaDoor, c: FwknopClient): Service[] {
+  return (c.open ?? door.open).filter((s) => door.open.some((o) => sameService(o, s)));
+}
+
+/**
+ * Each asked `proto/port` must be allowed: as this host's port, or as a port forward from that port
+ * (the stanza's FORCE_NAT). As fwknopd: one service outside OPEN_PORTS refuses the whole request.
+ */
+function grantedServices(door: SpaDoor, c: FwknopClient, asked: readonly PortSpec[]): Outcome<readonly Service[], 'access-denied'> {
+  const allowed = allowedOf(door, c);
+  const out: Service[] = [];
   for (const p of asked) {
-    if (!allowed.some((a) => a.port === p.port && a.proto === p.proto)) return reject('access-denied', `${c.name} asked for ${p.proto}/${p.port}`);
+    const s = allowed.find((a) => a.kind === 'local' && a.port === p.port && a.proto === p.proto)
+      ?? allowed.find((a) => a.kind === 'dnat' && a.port === p.port && a.proto === p.proto);
+    if (!s) return reject('access-denied', `${c.name} asked for ${p.proto}/${p.port}`);
+    out.push(s);
   }
-  return ok(asked);
+  return ok(out);
+}
+
+/**
+ * A NAT access request (`fwknop -A tcp/P -N HOST:Q`, FKO message types 2 and 4) is the port forward
+ * `P/tcp=>HOST:Q`, granted when the stanza may open exactly that. Local NAT (`--nat-local`: a DNAT to
+ * this host itself) is refused.
+ */
+function natService(door: SpaDoor, c: FwknopClient, req: FwknopRequest): Outcome<readonly Service[], 'nat-refused' | 'access-denied'> {
+  if (req.type === FKO_MSG.localNatAccess || req.type === FKO_MSG.timeoutLocalNatAccess) return reject('nat-refused', `${c.name}: local NAT (fwknop --nat-local) is not served`);
+  const m = /^([^,]+),([0-9]{1,5})$/.exec(req.natAccess ?? '');
+  const to = m ? parseAddr(m[1] as string) : undefined;
+  const toPort = Number(m?.[2] ?? 0);
+  const p = req.access[0];
+  if (!to || toPort < 1 || toPort > 65535 || !p || req.access.length !== 1) return reject('nat-refused', `${c.name}: NAT access "${req.natAccess ?? ''}" is not ADDR,PORT with one service`);
+  const want: Service = { kind: 'dnat', proto: p.proto, port: p.port, family: to.family, toAddr: to.text, toPort };
+  if (!allowedOf(door, c).some((a) => sameService(a, want))) return reject('access-denied', `${c.name} asked for ${formatService(want)}`);
+  return ok([want]);
 }
 
 function targetAddr(door: SpaDoor, c: FwknopClient, src: IpAddr, asked: IpAddr | undefined): Outcome<IpAddr, 'address-required' | 'address-not-allowed'> {

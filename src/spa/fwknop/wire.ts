@@ -28,6 +28,7 @@ const MIN_FIELDS = 6;
 const MAX_FIELDS = 9;
 const MAX_USERNAME = 64;
 const MAX_MESSAGE = 256;
+const RAND_RE = new RegExp(`^[0-9]{${RAND_LEN}}$`);
 
 /** fwknop message types (fko.h). */
 export const FKO_MSG = {
@@ -89,7 +90,7 @@ export function decodePlaintext(text: string): Outcome<FwknopRequest, FwknopDeco
   if (f.length < MIN_FIELDS || f.length > MAX_FIELDS) return reject('malformed', `${f.length} fields`);
   const [rand = '', user64 = '', ts = '', version = '', typeText = '', msg64 = ''] = f;
   const type = /^[0-9]$/.test(typeText) ? Number(typeText) : -1;
-  if (!new RegExp(`^[0-9]{${RAND_LEN}}$`).test(rand)) return reject('malformed', 'random value');
+  if (!RAND_RE.test(rand)) return reject('malformed', 'random value');
   const username = user64.length <= MAX_USERNAME * 2 ? b64text(user64) : undefined;
   if (username === undefined || username.length === 0 || username.length > MAX_USERNAME) return reject('malformed', 'username');
   if (!/^[0-9]{1,12}$/.test(ts)) return reject('malformed', 'timestamp');

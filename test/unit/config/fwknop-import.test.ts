@@ -133,3 +133,14 @@ test('found by fuzzing: a twin stanza (same keys and SOURCE) is left out with a 
     '2: fwknopd.conf: udp port 0: the port is not 1-65535',
   ]);
 });
+
+test('DESTINATION: the door\'s target when all stanzas agree, a warning each when they do not', () => {
+  const st = (dest: string, k: string) => `SOURCE ANY\nKEY_BASE64 ${k}\nHMAC_KEY_BASE64 ${V.hmac_key_base64}\nOPEN_PORTS tcp/22\nDESTINATION ${dest}\n`;
+  const k2 = Buffer.alloc(32, 8).toString('base64');
+  const same = run(`${st('192.0.2.1', V.key_base64)}${st('192.0.2.1', k2)}`);
+  assert.deepEqual((parse(same.yaml) as { doors: { fwknop: { target?: string[] } } }).doors.fwknop.target, ['192.0.2.1']);
+  loadConfigText(same.yaml);
+  const differ = run(`${st('192.0.2.1', V.key_base64)}${st('ANY', k2)}`);
+  assert.equal((parse(differ.yaml) as { doors: { fwknop: { target?: string[] } } }).doors.fwknop.target, undefined);
+  assert.ok(differ.warnings.some((w) => /^access\.conf:5: stanza #1: DESTINATION differs/.test(w)), differ.warnings.join('\n'));
+});

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfigText, type SpaDoor } from '../../../src/config';
+import { formatService, parseService } from '../../../src/core';
 import { ReplayCache, verifyDatagram } from '../../../src/spa';
-import { FKO_MSG, FWKNOP_REJECT_REASONS, HMAC_B64_LEN, buildFwknopDatagram, decodePlaintext, decryptBody, hmacMatches, verifyFwknop } from '../../../src/spa/fwknop';
+import { FKO_MSG, FWKNOP_REJECT_REASONS, HMAC_B64_LEN, buildFwknopDatagram, decodePlaintext, decryptBody, fwknopHmac, hmacMatches, verifyFwknop } from '../../../src/spa/fwknop';
 import { seeded } from './door-fixture';
 
 interface VectorCase {
@@ -122,7 +123,7 @@ test('OPEN_PORTS, REQUIRE_USERNAME and SOURCE of a stanza', () => {
   const m = vec('multi-ports').datagram;
   const r = run(m, door(', username: alice'));
   assert.ok(r.ok, why(r));
-  assert.deepEqual(r.value.grant.services.map((p) => `${p.port}/${p.proto}`), ['22/tcp', '53/udp', '443/tcp']);
+  assert.deepEqual(r.value.grant.services.map(formatService), ['22/tcp', '53/udp', '443/tcp']);
   assert.equal(why(run(m, door(', username: bob'))), 'username-mismatch');
   assert.equal(why(run(m, door(', open: ["22/tcp"]'))), 'access-denied', 'one service outside OPEN_PORTS refuses the request');
   assert.equal(why(run(vec('access-a').datagram, door(', from: ["10.0.0.0/8"]'))), 'source-not-allowed');
@@ -146,11 +147,35 @@ test('a KEY passphrase works as its bytes; the right HMAC key with a wrong Rijnd
   assert.equal(why(run(c.datagram, door(''))), 'bad-decrypt');
 });
 
-test('NAT access and command messages are refused with their reason, and spent', () => {
+/** The door of `door('')` whose stanza may open `extra` (port forwards: built in code, as the config does not take them yet). */
+function withForward(extra: string, stanzaOnly = false): SpaDoor {
+  const d = door('');
+  const fwd = parseService(extra);
+  assert.ok(fwd.ok);
+  const c = d.spa.fwknop![0]!;
+  return { ...d, open: [...d.open, fwd.value], spa: { ...d.spa, fwknop: [{ ...c, open: stanzaOnly ? [fwd.value] : [...d.open, fwd.value] }] } };
+}
+
+test('NAT access (-N) is the port forward P/tcp=>HOST:Q, granted only when the stanza may open it; commands are refused; both spent', () => {
   const nat = run(vec('nat-access').datagram, door(''));
-  assert.equal(why(nat), 'nat-refused');
+  assert.equal(why(nat), 'access-denied', 'a door without that forward');
   assert.ok(!nat.ok && nat.append);
+  const ok1 = run(vec('nat-access').datagram, withForward('22/tcp=>192.168.1.10:22'));
+  assert.ok(ok1.ok, why(ok1));
+  assert.deepEqual(ok1.value.grant.services.map(formatService), ['22/tcp=>192.168.1.10:22']);
+  assert.equal(why(run(vec('nat-access').datagram, withForward('22/tcp=>192.168.1.11:22'))), 'access-denied', 'another internal host');
+  const local = buildFwknopDatagram({ key: KEY, hmacKey: HMAC, rand: '1234567890123456', salt: Buffer.alloc(8, 5), username: 'root', timestamp: NOW / 1000, message: '192.0.2.7,tcp/2222', type: FKO_MSG.localNatAccess, natAccess: '192.0.2.1,22' });
+  assert.equal(why(run(local, withForward('2222/tcp=>192.0.2.1:22'))), 'nat-refused', '--nat-local');
   assert.equal(why(run(vec('command').datagram, door(''))), 'command-refused');
+});
+
+test('FORCE_NAT: a stanza whose open is a port forward gives it for a plain request of its port', () => {
+  const r = run(vec('access-a').datagram, withForward('22/tcp=>192.168.1.10:22', true));
+  assert.ok(r.ok, why(r));
+  assert.deepEqual(r.value.grant.services.map(formatService), ['22/tcp=>192.168.1.10:22']);
+  const both = run(vec('access-a').datagram, withForward('22/tcp=>192.168.1.10:22'));
+  assert.ok(both.ok);
+  assert.deepEqual(both.value.grant.services.map(formatService), ['22/tcp'], 'the local service first when the stanza has both');
 });
 
 test('clock window: stale and future (MAX_SPA_PACKET_AGE is spa.window)', () => {
@@ -175,7 +200,7 @@ test('the builder makes what the client makes: a built datagram verifies', () =>
   const g = buildFwknopDatagram({ key: KEY, hmacKey: HMAC, rand: '1234567890123456', salt: Buffer.alloc(8, 3), username: 'root', timestamp: NOW / 1000, message: '192.0.2.7,tcp/443', timeoutSec: 90 });
   const r = run(g, door(', max_timeout: 60'));
   assert.ok(r.ok, why(r));
-  assert.deepEqual(r.value.grant.services, [{ kind: 'local', proto: 'tcp', port: 443 }]);
+  assert.deepEqual(r.value.grant.services.map(formatService), ['443/tcp']);
   assert.equal(r.value.grant.timeoutSec, 60);
 });
 
@@ -218,4 +243,16 @@ test('config: a fwknop door needs hmac_key, takes no public_key, keys within fwk
   assert.match(issues(`doors:\n  s:\n    open: ["22/tcp"]\n    spa:\n      clients:\n        a: { key: "base64:${V.key_base64}", hmac_key: "base64:x" }\n`).join(), /unknown key "hmac_key"/, 'an nftknock door does not take fwknop keys');
   const short = loadConfigText(cfg(`key: "base64:${Buffer.from('pw').toString('base64')}", hmac_key: "base64:${V.hmac_key_base64}"`));
   assert.match(short.warnings.map((w) => `${w.path}: ${w.message}`).join(), /key: is only 2 bytes/);
+});
+
+test('SHA3 HMACs (fwknopd accepts them) verify; an authentic GnuPG datagram is refused as such, not as a wrong key', () => {
+  for (const dig of ['sha3_256', 'sha3_512'] as const) {
+    const g = buildFwknopDatagram({ key: KEY, hmacKey: HMAC, hmacDigest: dig, rand: '1234567890123456', salt: Buffer.alloc(8, 6), username: 'root', timestamp: NOW / 1000, message: '192.0.2.7,tcp/22' });
+    assert.ok(run(g, door(`, hmac_digest: ${dig}`)).ok, dig);
+    assert.equal(why(run(g, door(''))), 'bad-hmac');
+  }
+  // What fwknop --gpg-encryption --use-hmac sends: base64 GnuPG data with its "hQ" cut, then the HMAC.
+  const gpg = Buffer.concat([Buffer.from([0x85, 0x02, 0x0c]), Buffer.alloc(300, 0x42)]).toString('base64').replace(/=+$/, '').slice(2);
+  const fwd = `${gpg}${fwknopHmac('sha256', HMAC, gpg)}`;
+  assert.equal(why(run(fwd, door(''))), 'gpg-refused');
 });
