@@ -1,15 +1,16 @@
 /** `knockctl import-fwknop ACCESS.CONF [--fwknopd-conf FILE]`: fwknopd's config → a knockctl config (stdout or -o FILE). */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, UsageError, type PortSpec, parsePortSpec } from '../core';
+import { UsageError, type PortSpec, parsePortSpec } from '../core';
 import { writeFileAtomicSync } from '../io/atomic-file';
+import { fileError } from './system-errors';
 import { importFwknop } from '../config/fwknop-import';
 
 function read(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError([{ path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }], file);
+    throw fileError('fwknop config', file, e);
   }
 }
 
