@@ -1,7 +1,8 @@
 /** The composition root's helpers: where the config file is, reading it, building real adapters. */
 import { readFileSync } from 'node:fs';
-import { UsageError, parseAddr, parsePortSpec, type PortSpec } from '../core';
-import { loadConfigText, type LoadedConfig } from '../config';
+import { ConfigError, UsageError, parseAddr, parsePortSpec, type PortSpec } from '../core';
+import { loadConfigText, localTargetIssues, type Config, type LoadedConfig } from '../config';
+import { LocalAddresses } from '../io/local-addresses';
 import { fileError } from './system-errors';
 import type { Firewall } from '../daemon';
 
@@ -25,13 +26,33 @@ export function readConfig(file: string): LoadedConfig {
   return loadConfigText(readConfigText(file), file);
 }
 
-/** Loaded on use: commands that only read the config (check-config, knock) skip the daemon's modules. */
-export function firewallFor(table: string): Firewall {
+/** Whether an address is this host's, as of now (one read of the interfaces, no refresh timer). */
+export function localAddressesNow(): (addr: string) => boolean {
+  const own = new LocalAddresses({ every: () => ({ cancel: () => undefined }) });
+  return (a) => own.has(a);
+}
+
+/**
+ * Refuse a config whose forwarded services or port forwards target this host's own addresses: the
+ * forward path never sees that traffic. install-ruleset runs it; check-config and the daemon (start,
+ * reload) get it from the runtime check.
+ */
+export function checkLocalTargets(cfg: Config, file: string): void {
+  const issues = localTargetIssues(cfg.doors, localAddressesNow());
+  if (issues.length) throw new ConfigError(issues, file);
+}
+
+/**
+ * The firewall of `table`; with `cfg`, grants and revokes go to the sets its doors have (nft/layout.ts).
+ * Loaded on use: commands that only read the config (check-config, knock) skip the daemon's modules.
+ */
+export function firewallFor(table: string, cfg?: Config): Firewall {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { Firewall: Fw } = require('../daemon') as typeof import('../daemon');
   const { NftProcess } = require('../io/nft-runner') as typeof import('../io/nft-runner');
+  const { buildSetLayout } = require('../nft') as typeof import('../nft');
   /* eslint-enable @typescript-eslint/no-require-imports */
-  return new Fw(new NftProcess(), table);
+  return new Fw(new NftProcess(), table, cfg ? buildSetLayout(cfg) : undefined);
 }
 
 /** Parse `ADDR` for grant/revoke. */

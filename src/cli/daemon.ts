@@ -14,7 +14,7 @@ import { FsStateStore } from '../io/state-store';
 import { ExecHookRunner } from '../io/hook-runner';
 import { netnsOf, readStatusFile, writeStatusFile } from '../io/status-file';
 import { FsRuntimeFiles } from '../io/runtime-files';
-import { Daemon, Firewall, notInstalled, type DaemonStats, type Runtime } from '../daemon';
+import { Daemon, Firewall, ForeignTableError, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
 import { withLines } from './check-config';
 import type { MetricsServer } from './metrics';
@@ -44,8 +44,11 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   const { config, warnings } = loadFor(file, opts);
   const log = createLogger({ level: config.logLevel });
   for (const w of warnings) log.warn({ event: 'config-warning', path: w.path, reason: w.message }, w.message);
+  // As check-config: a state_dir that cannot be created is refused; one that cannot be written is a
+  // warning (SPA fails closed, knocks work).
   const sd = new FsRuntimeFiles(file).stateDirProblem(config.stateDir);
-  if (sd) throw new ConfigError(withLines([{ path: 'state_dir', message: sd.message }], file), file);
+  if (sd?.fatal) throw new ConfigError(withLines([{ path: 'state_dir', message: sd.message }], file), file);
+  if (sd) log.warn({ event: 'config-warning', path: 'state_dir', reason: sd.message }, sd.message);
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
   // In process through libnftables when it loads (a grant costs ~0.05 ms instead of a ~3 ms process),
   // loaded on the first grant so an idle daemon does not carry it; KNOCKCTL_NFT=process forces the
@@ -58,7 +61,9 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
     onChosen: (transport, reason) => log.info({ event: 'nft-transport', nft: transport, reason }, `nft transport: ${transport === 'libnftables' ? 'libnftables in process' : `nft process (${reason ?? ''})`}`),
   });
   const probe = new NftProcess();
-  if (!(await new Firewall(nft, config.table, probe).exists())) throw notInstalled(config.table);
+  const owner = await new Firewall(nft, config.table, undefined, probe).ownership();
+  if (owner === 'absent') throw notInstalled(config.table);
+  if (owner === 'foreign') throw new ForeignTableError(config.table);
   const local = new LocalAddresses();
   const daemon = new Daemon({
     capture: new PcapCapture({ interfaces: config.interfaces, ringPackets: config.limits.captureRing, onError: (e) => log.error({ event: 'internal-error', reason: `capture: ${e.message}` }, 'capture read failed; retrying in 1 s') }),

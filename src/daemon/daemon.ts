@@ -10,6 +10,7 @@ import type { Config } from '../config';
 import { decodeFrame, DuplicateFilter } from '../packet';
 import { formatConsumed, type KnockOutcome } from '../knock';
 import { ReplayCache, verifyDatagram } from '../spa';
+import { buildSetLayout } from '../nft';
 import type { HookRunner } from '../io/hook-runner';
 import { Firewall } from './firewall';
 import { Actions } from './actions';
@@ -82,7 +83,7 @@ export class Daemon {
   /** Build the runtime, load the replay state, start capturing. Throws ConfigError/CaptureError. */
   async start(cfg: Config): Promise<void> {
     this.rt = await this.build(cfg);
-    this.firewall = new Firewall(this.deps.nft, cfg.table, this.deps.probe);
+    this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg), this.deps.probe);
     await this.loadReplay(cfg);
     await this.deps.capture.start(this.rt.filter, (f) => this.onFrame(f), this.rt.snapLen);
     this.housekeeping = setInterval(() => this.tick(), HOUSEKEEPING_MS);
@@ -97,7 +98,7 @@ export class Daemon {
       const rt = await this.build(cfg);
       if (rt.filter !== this.rt.filter || rt.snapLen !== this.rt.snapLen) await this.deps.capture.setFilter(rt.filter, rt.snapLen);
       this.rt = rt;
-      this.firewall = new Firewall(this.deps.nft, cfg.table, this.deps.probe);
+      this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg), this.deps.probe);
       if (rt.spaWindowMs > this.replay.windowMs) await this.loadReplay(cfg);
       this.deps.log.info({ event: 'reload', doors: cfg.doors.map((d) => d.name), filter: rt.filter }, 'config reloaded');
       return true;
@@ -311,6 +312,12 @@ export class Daemon {
         return true;
       }
       const problem = `${h.state}: ${h.detail}`;
+      if (h.state === 'foreign') {
+        // Someone else's table under our name: never replace it (it would be deleted with its rules).
+        if (problem !== this.rulesetProblem) log.error({ event: 'ruleset-foreign', table: fw.table, reason: h.detail, trigger }, `table inet ${fw.table} is not ours: not touching it (grants fail until our table is back: knockctl install-ruleset, with another "table:" name if that one is taken)`);
+        this.rulesetProblem = problem;
+        return false;
+      }
       if (action === 'log' && problem === this.rulesetProblem) return false;
       this.rulesetProblem = problem;
       log.error({ event: 'ruleset-missing', table: fw.table, state: h.state, reason: h.detail, trigger, action }, `our table was ${h.state === 'missing' ? 'deleted' : 'changed'} by someone else: ${action === 'reinstall' ? 'reinstalling it' : 'not touching it (on_ruleset_missing: log)'}`);

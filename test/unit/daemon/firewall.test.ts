@@ -42,8 +42,10 @@ test('health: flushed chain, lost sets or a missing chain are damage', async () 
   assert.match((await fw.health({ rules: true })).detail, /every rule of chain input/);
   nft.listing = { nftables: full.nftables.filter((o) => !('set' in o && (o.set as { name: string }).name === 'allowed6')) };
   assert.match((await fw.health()).detail, /set allowed6/);
-  nft.listing = { nftables: full.nftables.filter((o) => !('chain' in o)) };
+  nft.listing = { nftables: full.nftables.filter((o) => !('chain' in o && (o.chain as { name: string }).name === 'input')) };
   assert.equal((await fw.health()).state, 'damaged');
+  nft.listing = { nftables: full.nftables.filter((o) => !('chain' in o)) };
+  assert.equal((await fw.health()).state, 'foreign', 'without the marker chain the table is not ours');
   nft.listing = full;
   assert.equal((await fw.health()).state, 'ok');
 });
@@ -52,7 +54,7 @@ test('health never lists set elements, and lists rules only when asked; a probe 
   const main = new ListingNft();
   const probe = new ListingNft();
   probe.listing = listingOf(buildRuleset(OLD));
-  const fw = new Firewall(main, 'kt', probe);
+  const fw = new Firewall(main, 'kt', undefined, probe);
   assert.deepEqual(await fw.health(), { state: 'ok', detail: '' });
   assert.deepEqual(probe.calls, ['-t list sets inet', '-t list chains inet']);
   probe.calls.length = 0;
@@ -62,6 +64,6 @@ test('health never lists set elements, and lists rules only when asked; a probe 
   // Another table's objects do not count as ours; with none of ours, the table itself is asked for.
   probe.listing = { nftables: [{ set: { table: 'other', name: 'allowed4' } }] };
   probe.calls.length = 0;
-  assert.equal((await fw.health()).state, 'damaged');
+  assert.equal((await fw.health()).state, 'foreign', 'a table of our name with nothing of ours: not ours');
   assert.deepEqual(probe.calls.at(-1), '-t list table inet kt');
 });
