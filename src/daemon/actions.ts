@@ -17,6 +17,7 @@ import type { HookRunner } from '../io/hook-runner';
 import type { DaemonStats } from './stats';
 import { RateLimit } from './rate-limit';
 import { isSetFull } from './isolate';
+import { serviceFamilies } from '../nft';
 import { bump } from './stats';
 
 /** Pauses before the 2nd..5th attempt of one batch. */
@@ -136,7 +137,9 @@ export class Actions {
           continue;
         }
         stats.grants++;
-        log.info({ event: 'grant', door: g.door, src: g.addr, ports: g.services.map(formatService), timeout: g.timeoutSec, batch, ...why }, `OPEN SESAME: ${g.addr} may use ${g.services.map(formatService).join(', ')} for ${g.timeoutSec}s`);
+        // What this source can use: a forwarded service or port forward of the other family opens nothing to it.
+        const ports = g.services.filter((s) => serviceFamilies(s).includes(g.family)).map(formatService);
+        log.info({ event: 'grant', door: g.door, src: g.addr, ports, timeout: g.timeoutSec, batch, ...why }, `OPEN SESAME: ${g.addr} may use ${ports.join(', ') || 'nothing of its address family'} for ${g.timeoutSec}s`);
       }
     }
     if (revokes.length) {
