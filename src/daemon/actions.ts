@@ -175,7 +175,13 @@ export class Actions {
     else stats.nftFailures++;
     if (!this.dropLog.take(this.now())) return;
     if (full) log.error({ event: 'set-full', door, src: addr, reason: e.message }, `${what} refused: a set of door ${door} is full (raise its set_size, or find who fills it)`);
-    else log.error({ event: `${what}-failed`, door, src: addr, reason: e.message }, `${what} failed`);
+    else {
+      // The table is there (else the batch as a whole would have failed) but a set is not: the config
+      // names a door whose sets were never installed.
+      const missing = (e as Error & { code?: string }).code === 'ERR_NFT_NOT_FOUND';
+      const reason = missing ? `${e.message} (a set of door ${door} is missing: run knockctl install-ruleset to install the config's doors)` : e.message;
+      log.error({ event: `${what}-failed`, door, src: addr, reason }, `${what} failed`);
+    }
   }
 
   /** Run with retries and backoff; returns nft's message when every attempt failed. */
