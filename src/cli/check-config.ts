@@ -24,9 +24,10 @@ export async function inspectConfigFile(file: string): Promise<{ config?: Config
       const files = new FsRuntimeFiles(file);
       const rt = await checkRuntime(cfg, files, new FsStateStore(cfg.stateDir), localAddressesNow());
       // The daemon creates state_dir at start (a reload keeps the old one): checked here, not in checkRuntime.
-      // Without root only a permission problem is expected (the daemon runs as root): a warning then.
+      // As the daemon: refused only when it cannot be created; a permission problem without root is
+      // expected (the daemon runs as root): warnings then.
       const sd = files.stateDirProblem(cfg.stateDir);
-      if (sd) (sd.denied && process.getuid?.() !== 0 ? rt.warnings : rt.issues).push({ path: 'state_dir', message: sd.message });
+      if (sd) (sd.fatal && !(sd.denied && process.getuid?.() !== 0) ? rt.issues : rt.warnings).push({ path: 'state_dir', message: sd.message });
       const withLine = (i: ConfigIssue): ConfigIssue => {
         const line = i.line ?? r.lineOf(i.path);
         return line === undefined ? i : { ...i, line };

@@ -43,8 +43,11 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   const { config, warnings } = loadFor(file, opts);
   const log = createLogger({ level: config.logLevel });
   for (const w of warnings) log.warn({ event: 'config-warning', path: w.path, reason: w.message }, w.message);
+  // As check-config: a state_dir that cannot be created is refused; one that cannot be written is a
+  // warning (SPA fails closed, knocks work).
   const sd = new FsRuntimeFiles(file).stateDirProblem(config.stateDir);
-  if (sd) throw new ConfigError(withLines([{ path: 'state_dir', message: sd.message }], file), file);
+  if (sd?.fatal) throw new ConfigError(withLines([{ path: 'state_dir', message: sd.message }], file), file);
+  if (sd) log.warn({ event: 'config-warning', path: 'state_dir', reason: sd.message }, sd.message);
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
   // In process through libnftables when it loads (a grant costs ~0.05 ms instead of a ~3 ms process);
   // KNOCKCTL_NFT=process forces the nft binary (debugging, and tests that break the binary on purpose).

@@ -12,6 +12,7 @@ import { configPath, firewallFor, readConfig } from './context';
 import { daemonCommand } from './daemon';
 import { keygenCommand, spaCommand } from './spa';
 import { knockCommand } from './knock';
+import { clientStanzaCommand } from './client-stanza';
 import { importKnockdCommand } from './import-knockd';
 import { ALLOW_LOCKOUT_HELP } from './lockout';
 import { importFwknopCommand } from './import-fwknop';
@@ -185,6 +186,15 @@ program
   .action((args: string[]) => run(() => knockCommand(args))());
 
 program
+  .command('client-stanza')
+  .description('print the client.yaml stanza for a rotating knock door (its parameters, not its secret)')
+  .argument('<door>', 'a door with sequence: {rotate: ...}')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .option('--host <host>', 'the server name clients knock on (default: SERVER, to edit)')
+  .addHelpText('after', '\nExample:\n  knockctl client-stanza rot --host server.example >> rot-client.yaml')
+  .action((door: string, o: { config?: string; host?: string }) => run(() => clientStanzaCommand(door, o))());
+
+program
   .command('import-knockd')
   .description('translate a knockd.conf into a knockctl config (printed, or written with -o)')
   .argument('<file>', 'the knockd.conf to read')
@@ -211,8 +221,8 @@ program
   .option('-f, --force', 'overwrite --out')
   .addHelpText('after', `
 One spa.format: fwknop door; each access.conf stanza becomes a client with its keys, SOURCE,
-OPEN_PORTS, timeouts and REQUIRE_* settings. What does not carry over (GnuPG, CMD_EXEC, NAT, ...) is
-a warning with its line number.
+OPEN_PORTS, timeouts and REQUIRE_* settings; %include and %include_folder are followed. What does
+not carry over (GnuPG, CMD_EXEC, NAT, ...) is a warning with its file and line.
 
 Example:
   knockctl import-fwknop /etc/fwknop/access.conf --fwknopd-conf /etc/fwknop/fwknopd.conf -o /etc/knockctl/config.yaml`)
