@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KNOCKCTL, Lab, REPO, skipReason, sleep, waitForLine } from '../test/integration/support/lab';
 import { RunningDaemon, scratch, writeConfig } from '../test/integration/support/daemon';
-import { buildSpaPacket, generateClientKey, serverEntryOf } from '../src/spa';
+import { buildSpaPacket, formatIdentityFile, generateClientKey, generateIdentity, serverEntryOf } from '../src/spa';
 import { addClientAddrs, bridgeServer, SERVER_IF, flushGrants, floodStep, KNOCKS, latencyRuns, memoryMB, memorySteps, TABLE, type Keeper } from './net';
 import { renderReport, type Results, type KeeperResults } from './report';
 
@@ -41,7 +41,12 @@ function machine(): Results['machine'] {
   };
 }
 
+/** The SPA identity the bench's daemons use: written into state_dir first, so datagrams can be built here. */
+const SPA_SERVER = generateIdentity();
+
 function spaKeyConfig(dir: string, key: string, mode: string): string {
+  mkdirSync(join(dir, 'state'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, 'state', 'spa-identity'), formatIdentityFile(SPA_SERVER), { mode: 0o600 });
   return writeConfig(dir, `table: ${TABLE}
 interfaces: [any]
 state_dir: ${dir}/state
@@ -191,7 +196,7 @@ async function main(): Promise<void> {
 
     process.stderr.write('nftknock daemon\n');
     const ours = await startOurs(lab, cfg);
-    const spaSteps = (): string[] => [`62201:udp:${Buffer.from(buildSpaPacket({ key: clientKey, nowMs: Date.now() })).toString('hex')}`];
+    const spaSteps = (): string[] => [`62201:udp:${Buffer.from(buildSpaPacket({ key: clientKey, server: SPA_SERVER.pub, door: 'spa', nowMs: Date.now() })).toString('hex')}`];
     results.ours = await keeperRuns(lab, sender, ours, spaSteps);
     serviceAlive(lab, 'nftknock');
     await stop(ours);

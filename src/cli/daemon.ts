@@ -15,6 +15,7 @@ import { ExecHookRunner } from '../io/hook-runner';
 import { Daemon, Firewall, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
 import { startMetricsServer, type MetricsServer } from './metrics';
+import { spaIdentityFor } from './identity';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
@@ -47,6 +48,7 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
   const nft = lib.runner ?? new NftProcess();
   log.info({ event: 'nft-transport', nft: lib.runner ? 'libnftables' : 'nft process', reason: lib.reason }, `nft transport: ${lib.runner ? 'libnftables in process' : `nft process (${lib.reason ?? ''})`}`);
   if (!(await new Firewall(nft, config.table).exists())) throw notInstalled(config.table);
+  const spaIdentity = spaIdentityFor(config, log);
   const local = new LocalAddresses();
   const daemon = new Daemon({
     capture: new PcapCapture({ interfaces: config.interfaces, bufferBytes: config.limits.captureBufferMiB << 20 }),
@@ -62,6 +64,7 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
         }
       },
       readConsumed: async (door) => readFile(join(config.stateDir, `onetime-${door}.consumed`), 'utf8').catch(() => undefined),
+      ...(spaIdentity ? { spaIdentity } : {}),
     },
     onStats: (stats, rt) => status(stats, rt),
   });

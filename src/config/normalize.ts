@@ -7,6 +7,7 @@ import {
   formatKnockStep, formatPortSpec,
 } from '../core';
 import type { Config, Door, DoorHooks, KnockDoor, SpaClient, SpaDoor, LogLevel, RotatingSequence, StaticSequence } from './types';
+import { checkSpaClient, checkSpaSettings, type SpaCheckSink } from './spa-checks';
 
 type Raw = Record<string, unknown>;
 type Segs = (string | number)[];
@@ -122,6 +123,8 @@ function kernelLimits(ctx: Ctx, d: KnockDoor, segs: Segs): void {
   if (d.interfaces && d.interfaces.includes('any')) no('interfaces', '"any" is not an interface name in nftables; list real interfaces or drop the key');
 }
 
+const spaSink = (ctx: Ctx): SpaCheckSink => ({ err: (segs, m) => ctx.err(segs, m), warn: (segs, message) => ctx.warnings.push({ segs, message }) });
+
 function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 'spa'>): SpaDoor {
   const s = d.spa as Raw;
   const ss: Segs = [...segs, 'spa'];
@@ -140,6 +143,7 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
         if (!common.open.some((o) => o.port === p.port && o.proto === p.proto)) ctx.err([...cs, 'open', i], `"${formatPortSpec(p)}" is not in the door's open list`);
       });
     }
+    checkSpaClient(client, cs, spaSink(ctx));
     clients.push(client);
   }
   const keys = new Map<string, string>();
@@ -154,12 +158,14 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
     port: (s.port as number | undefined) ?? 62201,
     windowSec: ctx.duration(s.window, [...ss, 'window'], 120, 5),
     allowAddress: (s.allow_address as boolean | undefined) ?? false,
+    ...(s.require_address === true ? { requireAddress: true } : {}),
     clients,
     ...(s.max_timeout !== undefined ? { maxTimeoutSec: ctx.duration(s.max_timeout, [...ss, 'max_timeout'], common.timeoutSec) } : {}),
     ...(nat?.ipv4 !== undefined ? { natPrefix4: nat.ipv4 } : {}),
     ...(nat?.ipv6 !== undefined ? { natPrefix6: nat.ipv6 } : {}),
   };
   if (spa.maxTimeoutSec !== undefined && spa.maxTimeoutSec < common.timeoutSec) ctx.err([...ss, 'max_timeout'], `is shorter than the door's timeout (${common.timeoutSec}s)`);
+  checkSpaSettings(spa, common.from !== undefined, ss, spaSink(ctx));
   return { ...common, kind: 'spa', spa };
 }
 

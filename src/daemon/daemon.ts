@@ -9,7 +9,7 @@ import { ConfigError, cidrContains, parseAddr, type Cidr } from '../core';
 import type { Config } from '../config';
 import { decodeFrame, DuplicateFilter } from '../packet';
 import { formatConsumed, type KnockOutcome } from '../knock';
-import { ReplayCache, verifySpa } from '../spa';
+import { CostLimiter, ReplayCache, verifySpa } from '../spa';
 import type { HookRunner } from '../io/hook-runner';
 import { Firewall } from './firewall';
 import { Actions } from './actions';
@@ -46,6 +46,8 @@ export class Daemon {
   private housekeeping: NodeJS.Timeout | undefined;
   private readonly logLimit = new RateLimit(20, 1000);
   private readonly dups = new DuplicateFilter();
+  /** Budget of SPA key agreements per source; kept across reloads. */
+  private readonly spaCost = new CostLimiter();
   private suppressed = 0;
   /** One ruleset check or reinstall at a time; grants failing together share it. */
   private rulesetCheck: Promise<boolean> | undefined;
@@ -86,7 +88,8 @@ export class Daemon {
       if (rt.filter !== this.rt.filter) await this.deps.capture.setFilter(rt.filter);
       this.rt = rt;
       this.firewall = new Firewall(this.deps.nft, cfg.table);
-      if (rt.spaWindowMs > this.replay.windowMs) await this.loadReplay(cfg);
+      // The replay horizon keeps nonces pruned under a smaller window refused after a raise.
+      if (rt.spaWindowMs > this.replay.windowMs) this.replay.setWindow(rt.spaWindowMs);
       this.deps.log.info({ event: 'reload', doors: cfg.doors.map((d) => d.name), filter: rt.filter }, 'config reloaded');
       return true;
     } catch (e) {
@@ -193,7 +196,7 @@ export class Daemon {
   private onSpa(ev: KnockEvent, ep: SpaEndpoint): void {
     const door = ep.door;
     const forUs = door.target ? inTargets(door.target, ev.dst) : this.deps.isLocal(ev.dst);
-    const r = forUs ? verifySpa(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
+    const r = forUs ? verifySpa(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring, limiter: this.spaCost }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
     if (!r.ok) {
       bump(this.stats.spaRejected, r.reason);
       if (this.limited()) this.deps.log.warn({ event: 'spa-reject', door: door.name, src: ev.src, reason: r.reason, detail: r.detail }, `SPA rejected: ${r.reason}`);

@@ -6,7 +6,7 @@
 import { ConfigError, type ConfigIssue, type PortSpec } from '../core';
 import type { Config, KnockDoor, SpaDoor } from '../config';
 import { KnockEngine, OneTimeSource, parseConsumed, parseOneTimeSequences, parseSecret, rotatingSource, type SequenceSource } from '../knock';
-import { keyringFor, type SpaKeyring } from '../spa';
+import { keyringFor, type SpaIdentity, type SpaKeyring } from '../spa';
 import { buildCaptureFilter, captureSpecFromConfig } from '../packet';
 
 export interface SpaEndpoint {
@@ -29,6 +29,8 @@ export interface RuntimeFiles {
   readFile(path: string): Promise<Uint8Array>;
   /** The consumed one-time sequences state of a door (text), or undefined. */
   readConsumed(door: string): Promise<string | undefined>;
+  /** This server's SPA identity (state_dir/spa-identity); needed when a door is an SPA door. */
+  readonly spaIdentity?: SpaIdentity;
 }
 
 export function consumedFileOf(door: string): string {
@@ -78,12 +80,14 @@ export async function buildRuntime(cfg: Config, files: RuntimeFiles, isLocal: (d
     if (s) sources.set(d.name, s);
     if (s instanceof OneTimeSource) oneTime.set(d.name, s);
   }
+  const spaDoors = cfg.doors.filter((d): d is SpaDoor => d.kind === 'spa');
+  if (spaDoors.length > 0 && !files.spaIdentity) issues.push({ path: `doors.${spaDoors[0]?.name ?? ''}.spa`, message: 'this server has no SPA identity (state_dir/spa-identity); knockctl install-ruleset or the daemon creates it' });
   if (issues.length) throw new ConfigError(issues);
   const spaByPort = new Map<number, SpaEndpoint>();
   let spaWindowMs = 0;
-  for (const d of cfg.doors) {
-    if (d.kind !== 'spa') continue;
-    spaByPort.set(d.spa.port, { door: d, keyring: keyringFor(d) });
+  for (const d of spaDoors) {
+    if (!files.spaIdentity) continue;
+    spaByPort.set(d.spa.port, { door: d, keyring: keyringFor(d, files.spaIdentity) });
     spaWindowMs = Math.max(spaWindowMs, d.spa.windowSec * 1000);
   }
   const engine = KnockEngine.fromConfig(cfg, { isLocal, sources });

@@ -9,7 +9,7 @@ export const EVENTS = [
   'start', 'stop', 'reload', 'reload-failed', 'config-warning',
   'knock-stage', 'knock-success', 'knock-reset', 'knock-evicted',
   'grant', 'grant-failed', 'revoke', 'revoke-failed', 'hook', 'hook-failed',
-  'spa-accept', 'spa-reject', 'replay-state',
+  'spa-accept', 'spa-reject', 'replay-state', 'spa-identity',
   'decode-errors', 'capture-error', 'nft-error', 'nft-transport', 'ruleset-missing', 'ruleset-installed',
   'internal-error', 'metrics',
 ] as const;

@@ -11,10 +11,16 @@ import { toIssues, validatorFor } from '../config/validate';
 export interface ClientStanza {
   readonly stanza: string;
   readonly host: string;
-  readonly port: number;
+  /** Absent: the key file's port, else 62201. */
+  readonly port?: number;
   /** As written; the CLI expands a leading `~/`. */
   readonly keyFile: string;
   readonly name?: string;
+  /** Server identity (`x25519:...`) and door, when the key file does not hold them (a key brought by the client). */
+  readonly server?: string;
+  readonly door?: string;
+  /** URL answering with the client's public address (fwknop's -R); no default. */
+  readonly resolveUrl?: string;
   /** Empty = everything the server lets this client open. */
   readonly open: readonly PortSpec[];
   /** Address to open instead of the source (canonical text). */
@@ -55,6 +61,7 @@ function normalizeStanza(stanza: string, r: Record<string, unknown>, err: (segs:
     allow = parseAddr(r.allow as string)?.text;
     if (!allow) err(['allow'], `${JSON.stringify(r.allow)} is not an IPv4 or IPv6 address`);
     if (r.allow_source === true) err(['allow_source'], 'cannot be true together with allow: open either the source or the given address');
+    if (r.resolve_url !== undefined) err(['resolve_url'], 'cannot be used together with allow: the address comes from one or the other');
   }
   let timeoutSec: number | undefined;
   if (r.timeout !== undefined) {
@@ -62,8 +69,12 @@ function normalizeStanza(stanza: string, r: Record<string, unknown>, err: (segs:
     if (timeoutSec === undefined || timeoutSec < 1 || timeoutSec > 0xffffffff) err(['timeout'], `${JSON.stringify(r.timeout)} is not a duration of 1s or more`);
   }
   return {
-    stanza, host: r.host as string, port: (r.port as number | undefined) ?? 62201, keyFile: r.key_file as string, open,
+    stanza, host: r.host as string, keyFile: r.key_file as string, open,
+    ...(r.port !== undefined ? { port: r.port as number } : {}),
     ...(r.name !== undefined ? { name: r.name as string } : {}),
+    ...(r.server !== undefined ? { server: r.server as string } : {}),
+    ...(r.door !== undefined ? { door: r.door as string } : {}),
+    ...(r.resolve_url !== undefined ? { resolveUrl: r.resolve_url as string } : {}),
     ...(allow ? { allow } : {}),
     ...(timeoutSec !== undefined ? { timeoutSec } : {}),
   };

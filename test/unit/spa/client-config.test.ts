@@ -31,7 +31,7 @@ minimal:
     stanza: 'gw', host: 'gw.example.org', port: 40000, keyFile: '~/.config/knockctl/gw.key', name: 'alice',
     open: [{ port: 22, proto: 'tcp' }, { port: 51820, proto: 'udp' }], allow: '2001:db8::7', timeoutSec: 300,
   });
-  assert.deepEqual(m.get('minimal'), { stanza: 'minimal', host: '192.0.2.1', port: 62201, keyFile: '/etc/knockctl/me.key', open: [] });
+  assert.deepEqual(m.get('minimal'), { stanza: 'minimal', host: '192.0.2.1', keyFile: '/etc/knockctl/me.key', open: [] });
 });
 
 test('every problem is reported with its path and line', () => {
