@@ -7,13 +7,14 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { knockdKnock, upLab, KNOCKCTL, Lab, skipReason, sleep, type Host } from './support/lab';
 import { RunningDaemon, scratch, startDaemon, writeConfig } from './support/daemon';
 import { buildSpaPacket, formatIdentityFile, generateIdentity, serverEntryOf, type SpaClientKey } from '../../src/spa';
 
 const skip = skipReason() ?? (existsSync('/usr/bin/knock') ? undefined : 'knockd\'s knock client is not installed (apt-get install knockd)');
 const SPA_PORT = 62201;
-const ALICE: SpaClientKey = { type: 'aead', key: new Uint8Array(32).map((_, i) => (i * 37 + 11) & 255) };
+const ALICE: SpaClientKey = { type: 'aead', key: Uint8Array.from(createHash('sha256').update('faults test alice').digest()) };
 /** The server's SPA identity, placed in state_dir before the daemon starts, so datagrams can be built here. */
 const SERVER = generateIdentity();
 
