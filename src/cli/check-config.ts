@@ -1,11 +1,48 @@
-/** `knockctl check-config`: validate only; exit 0 with a summary, or 2 with every problem. */
-import { formatDuration } from '../core';
-import { configPath, readConfig } from './context';
+/**
+ * `knockctl check-config`: the daemon's own check. The config text (syntax, schema, normalization),
+ * then the same runtime check the daemon runs at start and on reload (secret and sequence files, the
+ * one-time record, interfaces, file modes). Exit 0 with a summary, or 2 with every problem at once,
+ * each with its line.
+ */
+import { ConfigError, formatDuration, type ConfigIssue } from '../core';
+import { inspectConfigText, redactIssues, type Config } from '../config';
+import { checkRuntime } from '../daemon';
+import { FsRuntimeFiles } from '../io/runtime-files';
+import { FsStateStore } from '../io/state-store';
+import { configPath, readConfigText } from './context';
 
-export function checkConfig(opts: { config?: string }): number {
+/** Every issue and warning of the config file `file`, and the config when it has no issue. */
+export async function inspectConfigFile(file: string): Promise<{ config?: Config; issues: ConfigIssue[]; warnings: ConfigIssue[] }> {
+  const r = inspectConfigText(readConfigText(file));
+  const cfg = r.config ?? r.partial;
+  const issues = [...r.issues];
+  const warnings = [...r.warnings];
+  if (cfg) {
+    try {
+      // isLocal only shapes how knocks are matched, not what is accepted: any answer will do here.
+      const rt = await checkRuntime(cfg, new FsRuntimeFiles(file), new FsStateStore(cfg.stateDir), () => true);
+      const withLine = (i: ConfigIssue): ConfigIssue => {
+        const line = i.line ?? r.lineOf(i.path);
+        return line === undefined ? i : { ...i, line };
+      };
+      issues.push(...redactIssues(rt.issues, r.secrets).map(withLine));
+      warnings.push(...redactIssues(rt.warnings, r.secrets).map(withLine));
+    } catch (e) {
+      // A config with issues may be too broken to build; its issues are reported already.
+      if (issues.length === 0) throw e;
+    }
+  }
+  const byLine = (a: ConfigIssue, b: ConfigIssue): number => (a.line ?? Infinity) - (b.line ?? Infinity);
+  issues.sort(byLine);
+  warnings.sort(byLine);
+  return { ...(issues.length === 0 && r.config ? { config: r.config } : {}), issues, warnings };
+}
+
+export async function checkConfig(opts: { config?: string }): Promise<number> {
   const file = configPath(opts.config);
-  const { config: cfg, warnings } = readConfig(file);
-  for (const w of warnings) process.stderr.write(`warning: ${file}${w.line ? `:${w.line}` : ''}: ${w.path}: ${w.message}\n`);
+  const { config: cfg, issues, warnings } = await inspectConfigFile(file);
+  for (const w of warnings) process.stderr.write(`warning: ${file}${w.line ? `:${w.line}` : ''}: ${w.path ? `${w.path}: ` : ''}${w.message}\n`);
+  if (!cfg) throw new ConfigError(issues, file);
   const knock = cfg.doors.filter((d) => d.kind === 'knock').length;
   const spa = cfg.doors.length - knock;
   const longest = Math.max(0, ...cfg.doors.map((d) => d.timeoutSec));

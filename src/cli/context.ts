@@ -11,17 +11,20 @@ export function configPath(opt: string | undefined): string {
   return opt ?? process.env.KNOCKCTL_CONFIG ?? DEFAULT_CONFIG;
 }
 
-/** Read and validate the config file; every problem becomes a ConfigError (exit 2). */
-export function readConfig(file: string): LoadedConfig {
-  let text: string;
+/** The config file's text; a file that cannot be read is a ConfigError (exit 2). */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
     throw new ConfigError([{ path: '', message: `cannot read the config file: ${why}` }], file);
   }
-  return loadConfigText(text, file);
+}
+
+/** Read and validate the config file; every problem becomes a ConfigError (exit 2). */
+export function readConfig(file: string): LoadedConfig {
+  return loadConfigText(readConfigText(file), file);
 }
 
 export function firewallFor(table: string): Firewall {

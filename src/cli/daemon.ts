@@ -1,7 +1,6 @@
 /** `knockctl daemon`: the composition root of the running daemon (systemd runs exactly this). */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, type Clock } from '../core';
 import type { Config } from '../config';
@@ -12,6 +11,7 @@ import { PcapCapture } from '../io/pcap-capture';
 import { LocalAddresses } from '../io/local-addresses';
 import { FsStateStore } from '../io/state-store';
 import { ExecHookRunner } from '../io/hook-runner';
+import { FsRuntimeFiles } from '../io/runtime-files';
 import { Daemon, Firewall, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
 import { startMetricsServer, type MetricsServer } from './metrics';
@@ -36,9 +36,15 @@ function notifyReady(): void {
   child.on('error', () => undefined);
 }
 
-export async function daemonCommand(opts: { config?: string }): Promise<number> {
+/** The config as the daemon runs it: `-D` forces log_level debug, also across reloads. */
+function loadFor(file: string, opts: { debug?: boolean }): ReturnType<typeof readConfig> {
+  const loaded = readConfig(file);
+  return opts.debug ? { ...loaded, config: { ...loaded.config, logLevel: 'debug' } } : loaded;
+}
+
+export async function daemonCommand(opts: { config?: string; debug?: boolean }): Promise<number> {
   const file = configPath(opts.config);
-  const { config, warnings } = readConfig(file);
+  const { config, warnings } = loadFor(file, opts);
   const log = createLogger({ level: config.logLevel });
   for (const w of warnings) log.warn({ event: 'config-warning', path: w.path, reason: w.message }, w.message);
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
@@ -55,17 +61,7 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
     nft, clock: systemClock, log, isLocal: (a) => local.has(a),
     store: new FsStateStore(config.stateDir),
     hooks: new ExecHookRunner(),
-    files: {
-      readFile: async (p) => {
-        try {
-          return new Uint8Array(await readFile(p));
-        } catch (e) {
-          throw new Error(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-        }
-      },
-      readConsumed: async (door) => readFile(join(config.stateDir, `onetime-${door}.consumed`), 'utf8').catch(() => undefined),
-      ...(spaIdentity ? { spaIdentity } : {}),
-    },
+    files: Object.assign(new FsRuntimeFiles(file), { spaIdentity }),
     onStats: (stats, rt) => status(stats, rt),
   });
   // A full or read-only state_dir must not stop the daemon: knocks still work, SPA fails closed.
@@ -96,7 +92,7 @@ export async function daemonCommand(opts: { config?: string }): Promise<number> 
     process.on('SIGHUP', () => {
       let next;
       try {
-        next = readConfig(file).config;
+        next = loadFor(file, opts).config;
       } catch (e) {
         const issues = e instanceof ConfigError ? e.issues : [{ path: '', message: (e as Error).message }];
         log.error({ event: 'reload-failed', issues }, 'new config rejected; the previous config keeps running');

@@ -1,7 +1,8 @@
 /** `knockctl install-ruleset`: replace our table atomically, keeping grants and the caller's SSH access. */
-import { UsageError, formatDuration, type AccessEntry } from '../core';
+import { formatDuration, type AccessEntry } from '../core';
 import type { Config } from '../config';
 import { configPath, firewallFor, readConfig, sshCaller } from './context';
+import { parseDurationArg } from './duration-arg';
 import { armRollback, snapshotTable } from './confirm';
 import { buildKernelDoors, buildRuleset } from '../nft';
 import { ensureSpaIdentity } from './identity';
@@ -18,8 +19,7 @@ function antiLockout(cfg: Config, opts: InstallOptions): { entries: AccessEntry[
   if (opts.keepSsh === false) return { entries: [] };
   const caller = sshCaller();
   if (!caller) return { entries: [] };
-  const secs = Number(opts.keepSshTimeout ?? 3600);
-  if (!Number.isInteger(secs) || secs < 60) throw new UsageError(`--keep-ssh-timeout ${opts.keepSshTimeout}: need whole seconds >= 60`);
+  const secs = parseDurationArg('--keep-ssh-timeout', opts.keepSshTimeout ?? '1h', { min: 60 });
   const family = caller.addr.includes(':') ? 6 : 4;
   const entry: AccessEntry = { family, addr: caller.addr, proto: 'tcp', port: caller.port, door: 'anti-lockout', timeoutSec: secs, expiresSec: secs, set: family === 4 ? 'allowed4' : 'allowed6' };
   const note = cfg.base.policy === 'drop'
@@ -34,8 +34,7 @@ export async function installRuleset(opts: InstallOptions, entry: string): Promi
   for (const w of warnings) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
   let confirmSecs: number | undefined;
   if (opts.confirm !== undefined) {
-    confirmSecs = Number(opts.confirm);
-    if (!Number.isInteger(confirmSecs) || confirmSecs < 5 || confirmSecs > 3600) throw new UsageError(`--confirm ${opts.confirm}: need whole seconds from 5 to 3600`);
+    confirmSecs = parseDurationArg('--confirm', opts.confirm, { min: 5, max: 3600 });
   }
   const fw = firewallFor(cfg.table);
   const lock = antiLockout(cfg, opts);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** knockctl: the command table. Each subcommand lives in its own file; errors map to exit codes in exit.ts. */
 import { Command, CommanderError } from 'commander';
+import { VERSION } from '../core';
 import { runCommand, EXIT_USAGE } from './exit';
 import { checkConfig } from './check-config';
 import { installRuleset } from './install-ruleset';
@@ -23,6 +24,7 @@ const CONFIG_HELP = `config file (default: $KNOCKCTL_CONFIG or /etc/knockctl/con
 program
   .name('knockctl')
   .description('nftables-native port knocking and Single Packet Authorization')
+  .version(`knockctl (nftknock) ${VERSION}`, '-V, --version', 'print the version and exit')
   .option('--debug', 'show stack traces on errors')
   .showHelpAfterError()
   .exitOverride()
@@ -48,9 +50,9 @@ program
   .description('install or replace our nftables table in one atomic transaction (grants are kept)')
   .option('-c, --config <file>', CONFIG_HELP)
   .option('--dry-run', 'print the nft JSON batch and change nothing')
-  .option('--confirm <seconds>', 'restore the previous ruleset unless `knockctl confirm` runs in time')
+  .option('--confirm <duration>', 'restore the previous ruleset unless `knockctl confirm` runs in time (5s to 1h, e.g. 60 or 2m)')
   .option('--no-keep-ssh', 'do not keep the SSH session\'s source address allowed (anti-lockout)')
-  .option('--keep-ssh-timeout <seconds>', 'how long the anti-lockout grant lasts', '3600')
+  .option('--keep-ssh-timeout <duration>', 'how long the anti-lockout grant lasts (e.g. 1h, 90m)', '1h')
   .addHelpText('after', `
 When run from an SSH session, your source address keeps access to the SSH port you came in on.
 
@@ -114,7 +116,7 @@ program
   .argument('<addr>', 'IPv4 or IPv6 source address')
   .argument('<ports...>', 'services like 22/tcp')
   .option('-c, --config <file>', CONFIG_HELP)
-  .option('-t, --timeout <duration>', 'how long (seconds, or 30s, 10m, 2h)', '3600')
+  .option('-t, --timeout <duration>', 'how long (seconds, or 30s, 10m, 1h30m)', '1h')
   .option('--door <name>', 'name recorded as the element comment', 'manual')
   .addHelpText('after', '\nExample:\n  sudo knockctl grant 2001:db8::7 22/tcp 443/tcp --timeout 15m')
   .action((addr: string, ports: string[], o) => run(() => grant(addr, ports, o))());
@@ -132,13 +134,17 @@ program
   .command('daemon')
   .description('run the daemon in the foreground (systemd runs exactly this); SIGHUP reloads, SIGTERM stops')
   .option('-c, --config <file>', CONFIG_HELP)
+  .option('-D, --debug', 'log at debug level whatever log_level says: why each knock was ignored or reset, each SPA refusal (like knockd -D)')
   .addHelpText('after', `
 The ruleset must be installed first (knockctl install-ruleset). Logs are JSON lines on stdout.
 Grants live in the kernel: stopping or killing the daemon closes nothing early and opens nothing.
 
-Example:
-  sudo knockctl daemon -c /etc/knockctl/config.yaml | jq -r .msg`)
-  .action((o: { config?: string }) => run(() => daemonCommand(o))());
+Examples:
+  sudo knockctl daemon -c /etc/knockctl/config.yaml | jq -r .msg
+  sudo systemctl stop knockctl && sudo knockctl daemon -D | jq -c 'select(.event=="knock-ignored" or .event=="spa-reject")'`)
+  // `daemon --debug` lands in the program's own --debug (commander gives a shared long name to the
+  // program): it means debug logging here too.
+  .action((o: { config?: string; debug?: boolean }) => run(() => daemonCommand({ ...o, debug: o.debug === true || debug() }))());
 
 program
   .command('spa')
@@ -147,11 +153,11 @@ program
   .option('-k, --key <file>', 'client key file (from knockctl keygen; mode 0600)')
   .option('-C, --client-config <file>', 'client config (default: ~/.config/knockctl/client.yaml or $KNOCKCTL_CLIENT_CONFIG)')
   .option('-p, --port <port>', 'the door\'s SPA port (UDP; default: the key file\'s, else 62201)')
-  .option('-o, --open <service...>', 'services to open, e.g. 22/tcp (default: all the server allows this client)')
+  .option('-o, --open <service...>', 'services to open as the door\'s open list writes them, e.g. 22/tcp or 2222/tcp=>192.168.1.10:22 (default: all the server allows this client)')
   .option('-a, --allow <addr>', 'put this address in the datagram: open it instead of the source (door needs allow_address), or prove the source (require_address)')
   .option('-R, --resolve-url <url>', 'learn this host\'s public address from URL (it answers with the address) and put it in the datagram')
   .option('-s, --allow-source', 'carry no address: open the address the datagram comes from (the default; fwknop\'s -s)')
-  .option('-t, --timeout <duration>', 'ask for a shorter or longer grant, e.g. 90 or 5m (capped by the door)')
+  .option('-t, --timeout <duration>', 'ask for a shorter or longer grant, e.g. 120, 2m or 1h30m (capped by the door)')
   .option('--time-offset <duration>', 'correct a badly set clock: -30s, +5m (added to this host\'s time)')
   .option('--server-identity <x25519:...>', 'the server identity, when the key file has none (knockctl identity on the server)')
   .option('--door <door>', 'the door, when the key file names none')

@@ -4,7 +4,7 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
-import { UsageError, KnockctlError, parseAddr, parseDuration, formatPortSpec } from '../core';
+import { UsageError, KnockctlError, formatService, parseAddr, parseDuration, parseService } from '../core';
 import { loadClientConfigText, type ClientStanza } from '../spa/client-config';
 import {
   buildSpaPacket, checkKeyFileMode, formatServerIdentity, identityFingerprint, parseClientKeyFile, parsePublicAddress, parseServerIdentity,
@@ -12,7 +12,7 @@ import {
 } from '../spa';
 import { fetchText } from '../io/http-text';
 import { writeFileAtomicSync } from '../io/atomic-file';
-import { parsePortArgs } from './context';
+import { parseDurationArg } from './duration-arg';
 
 export interface SpaOptions {
   clientConfig?: string;
@@ -89,6 +89,13 @@ function stanzaFor(target: string, opt: string | undefined): ClientStanza | unde
 
 const expandHome = (p: string): string => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : p);
 
+/** `-o` value: any `open` entry's form, sent as its canonical text. */
+function serviceArg(s: string): string {
+  const r = parseService(s);
+  if (!r.ok) throw new UsageError(`--open ${r.detail ?? s}`);
+  return formatService(r.value);
+}
+
 /** `-30s`, `+5m`, `90`: seconds the client clock is off; added to it. */
 export function parseTimeOffset(s: string): number {
   const m = /^([+-]?)(.+)$/.exec(s.trim());
@@ -157,14 +164,14 @@ export async function spaCommand(hostOrStanza: string, opts: SpaOptions): Promis
   const st = stanzaFor(hostOrStanza, opts.clientConfig);
   if (opts.allow && opts.allowSource) throw new UsageError('--allow ADDR and --allow-source exclude each other');
   if (opts.allow && opts.resolveUrl) throw new UsageError('--allow ADDR and --resolve-url URL exclude each other');
-  const keyFile = opts.key ?? (st ? expandHome(st.keyFile) : undefined);
+  if (st?.rotate && !opts.key) throw new UsageError(`"${hostOrStanza}" is a rotating knock door's stanza: knockctl knock --door ${hostOrStanza}`);
+  const keyFile = opts.key ?? (st?.keyFile ? expandHome(st.keyFile) : undefined);
   if (!keyFile) throw new UsageError(`--key FILE is required: "${hostOrStanza}" is not a stanza of the client config (create a key on the server with: knockctl keygen -c CONFIG --door DOOR -n NAME -o FILE)`);
   const f = readKeyFile(keyFile);
   const host = st?.host ?? hostOrStanza;
   const { server, door, port } = await targetOf(keyFile, f, host, st, opts);
-  const access = (opts.open?.length ? parsePortArgs(opts.open) : [...(st?.open ?? [])]).map(formatPortSpec);
-  const timeoutSec = opts.timeout === undefined ? st?.timeoutSec : parseDuration(opts.timeout);
-  if (timeoutSec !== undefined && (!Number.isInteger(timeoutSec) || timeoutSec < 1)) throw new UsageError(`--timeout ${opts.timeout}: a duration of 1s or more (e.g. 90, 5m)`);
+  const access = opts.open?.length ? opts.open.map(serviceArg) : [...(st?.open ?? [])];
+  const timeoutSec = opts.timeout === undefined ? st?.timeoutSec : parseDurationArg('--timeout', opts.timeout, { min: 1, max: 0xffffffff });
   const offsetMs = opts.timeOffset !== undefined ? parseTimeOffset(opts.timeOffset) * 1000 : 0;
   const target = await resolveHost(host, opts.ipv4 ? 4 : opts.ipv6 ? 6 : undefined);
   let socket: Socket | undefined;

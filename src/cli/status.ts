@@ -1,5 +1,5 @@
 /** `knockctl status`: who has access to what, read from the kernel (the sets are the audit log). */
-import { formatDuration, formatPortSpec, type AccessEntry } from '../core';
+import { formatDuration, formatPortSpec, formatService, type AccessEntry } from '../core';
 import type { Config, Door } from '../config';
 import { newStats, type DaemonStats } from '../daemon';
 import { configPath, firewallFor, readConfig } from './context';
@@ -117,7 +117,7 @@ export function formatDaemon(v: DaemonView, now: number, p: Paint = PLAIN): stri
 }
 
 function describeDoor(d: Door): string {
-  const open = d.open.map(formatPortSpec).join(', ');
+  const open = d.open.map(formatService).join(', ');
   const what = d.open.length === 0 ? 'runs its command only' : d.action === 'revoke' ? `closes ${open}` : `opens ${open} for ${formatDuration(d.timeoutSec)}`;
   if (d.kind === 'spa') return `SPA on ${d.spa.port}/udp, ${d.spa.clients.length} client(s); ${what}`;
   const seq = d.sequence.type === 'static' ? `${d.sequence.steps.length} knocks` : `rotating ${d.sequence.length} knocks every ${formatDuration(d.sequence.stepSec)}`;

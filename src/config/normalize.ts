@@ -3,9 +3,10 @@
  * (port ranges, a door's kind, sequences shared by two doors, keys that do not decode...).
  */
 import {
-  type Cidr, type PortSpec, type ConfigIssue, parseCidr, parseDuration, parsePortSpec, parseKnockStep, parseTcpFlags,
-  formatKnockStep, formatPortSpec,
+  type Cidr, type PortSpec, type Service, parseCidr, parseDuration, parsePortSpec, parseKnockStep, parseTcpFlags,
+  formatKnockStep, formatService, parseService, sameService, DURATION_HINT,
 } from '../core';
+import { normalizeRotateParams } from './rotate-params';
 import type { Config, Door, DoorHooks, KnockDoor, SpaClient, SpaDoor, LogLevel, RotatingSequence, StaticSequence } from './types';
 import { checkSpaClient, checkSpaSettings, type SpaCheckSink } from './spa-checks';
 
@@ -30,7 +31,7 @@ class Ctx {
     if (v === undefined) return dflt;
     const n = parseDuration(v as number | string);
     if (n === undefined) {
-      this.err(segs, `${JSON.stringify(v)} is not a duration (seconds, or a number with s, m, h or d)`);
+      this.err(segs, `${JSON.stringify(v)} is not ${DURATION_HINT}`);
       return dflt;
     }
     if (n < min) this.err(segs, `${JSON.stringify(v)} is too short: at least ${min} second${min === 1 ? '' : 's'}`);
@@ -42,6 +43,16 @@ class Ctx {
       const r = parsePortSpec(s);
       if (r.ok) out.push(r.value);
       else this.err([...segs, i], r.detail ?? r.reason);
+    });
+    return out;
+  }
+  services(list: unknown, segs: Segs): Service[] {
+    const out: Service[] = [];
+    ((list as string[] | undefined) ?? []).forEach((s, i) => {
+      const r = parseService(s);
+      if (!r.ok) this.err([...segs, i], r.detail ?? r.reason);
+      else if (r.value.kind !== 'local') this.err([...segs, i], `"${s}": forwarded services and port forwards are not supported yet`);
+      else out.push(r.value);
     });
     return out;
   }
@@ -71,17 +82,7 @@ function hooks(ctx: Ctx, d: Raw, segs: Segs): DoorHooks {
 }
 
 function rotate(ctx: Ctx, r: Raw, segs: Segs): RotatingSequence {
-  const ports = String(r.ports ?? '10000-60000').split('-').map(Number);
-  const [lo, hi] = [ports[0] ?? 0, ports[1] ?? 0];
-  const length = (r.length as number | undefined) ?? 4;
-  if (!(lo >= 1 && hi <= 65535 && lo < hi)) ctx.err([...segs, 'ports'], `"${String(r.ports)}" is not a port range LOW-HIGH within 1-65535 with LOW < HIGH`);
-  else if (hi - lo + 1 < length * 4) ctx.err([...segs, 'ports'], `range ${lo}-${hi} is too small for ${length} knocks (need at least ${length * 4} ports)`);
-  return {
-    type: 'rotate', secretFile: String(r.secret_file), length,
-    stepSec: ctx.duration(r.step, [...segs, 'step'], 30, 5),
-    portLow: lo, portHigh: hi,
-    protocols: ((r.protocols as ('tcp' | 'udp')[] | undefined) ?? ['tcp']),
-  };
+  return { type: 'rotate', secretFile: String(r.secret_file), ...normalizeRotateParams(r, segs, (s, m) => ctx.err(s, m)) };
 }
 
 const KNOCK_ONLY = ['sequence', 'mode', 'seq_timeout', 'tcpflags', 'one_time_sequences'] as const;
@@ -138,9 +139,9 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
     if (key.length !== 32) ctx.err([...cs, type === 'aead' ? 'key' : 'public_key'], 'does not decode to 32 bytes');
     const client: { -readonly [K in keyof SpaClient]: SpaClient[K] } = { name: cname, type, key: new Uint8Array(key) };
     if (rc.open !== undefined) {
-      client.open = ctx.ports(rc.open, [...cs, 'open']);
+      client.open = ctx.services(rc.open, [...cs, 'open']);
       client.open.forEach((p, i) => {
-        if (!common.open.some((o) => o.port === p.port && o.proto === p.proto)) ctx.err([...cs, 'open', i], `"${formatPortSpec(p)}" is not in the door's open list`);
+        if (!common.open.some((o) => sameService(o, p))) ctx.err([...cs, 'open', i], `"${formatService(p)}" is not in the door's open list`);
       });
     }
     checkSpaClient(client, cs, spaSink(ctx));
@@ -175,7 +176,7 @@ function door(ctx: Ctx, name: string, d: Raw): Door {
   const target = ctx.cidrs(d.target, [...segs, 'target']);
   const common = {
     name,
-    open: ctx.ports(d.open, [...segs, 'open']),
+    open: ctx.services(d.open, [...segs, 'open']),
     timeoutSec: ctx.duration(d.timeout, [...segs, 'timeout'], 30),
     action: (d.action as 'grant' | 'revoke' | undefined) ?? 'grant',
     hooks: hooks(ctx, d, segs),
@@ -234,8 +235,15 @@ function crossChecks(ctx: Ctx, doors: Door[], allow: PortSpec[], policy: string)
   if (policy === 'guard' && allow.length > 0) ctx.err(['base', 'allow'], 'has no effect with policy: guard (guard mode never accepts, it only drops unknocked access to doors\' open ports); remove it');
 }
 
+/** The schema admits `127.0.0.1:99999`; a port outside 1-65535 could only fail at start. */
+function metricsListen(ctx: Ctx, listen: string): void {
+  if (listen.startsWith('unix:')) return;
+  const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
+  if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) ctx.err(['metrics', 'listen'], `${JSON.stringify(listen)}: ${port} is not a port 1-65535`);
+}
+
 /** Normalize schema-valid raw data. Returns the config, or the issues found (as path segments). */
-export function normalizeConfig(raw: Raw): { config?: Config; issues: Issue[]; warnings: Issue[] } {
+export function normalizeConfig(raw: Raw): { config?: Config; partial: Config; issues: Issue[]; warnings: Issue[] } {
   const ctx = new Ctx();
   const base = (raw.base as Raw | undefined) ?? {};
   const limits = (raw.limits as Raw | undefined) ?? {};
@@ -243,6 +251,7 @@ export function normalizeConfig(raw: Raw): { config?: Config; issues: Issue[]; w
   const policy = (base.policy as 'drop' | 'guard' | undefined) ?? 'drop';
   const doors = Object.entries((raw.doors as Record<string, Raw> | undefined) ?? {}).map(([n, d]) => door(ctx, n, d));
   crossChecks(ctx, doors, allow, policy);
+  if (raw.metrics) metricsListen(ctx, String((raw.metrics as Raw).listen));
   const config: Config = {
     table: (raw.table as string | undefined) ?? 'knockctl',
     interfaces: (raw.interfaces as string[] | undefined) ?? ['any'],
@@ -258,5 +267,5 @@ export function normalizeConfig(raw: Raw): { config?: Config; issues: Issue[]; w
     ...(raw.metrics ? { metrics: { listen: String((raw.metrics as Raw).listen) } } : {}),
     doors,
   };
-  return ctx.issues.length > 0 ? { issues: ctx.issues, warnings: ctx.warnings } : { config, issues: [], warnings: ctx.warnings };
+  return ctx.issues.length > 0 ? { partial: config, issues: ctx.issues, warnings: ctx.warnings } : { config, partial: config, issues: [], warnings: ctx.warnings };
 }

@@ -1,5 +1,5 @@
 /** The normalized, validated configuration: what the rest of the program works with. */
-import type { Cidr, PortSpec, KnockStep, TcpFlagsFilter, Proto } from '../core';
+import type { Cidr, PortSpec, KnockStep, TcpFlagsFilter, Proto, Service } from '../core';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -36,7 +36,8 @@ export interface DoorHooks {
 
 interface DoorCommon {
   readonly name: string;
-  readonly open: readonly PortSpec[];
+  /** What a grant opens: local services, forwarded services, port forwards (core/service.ts). */
+  readonly open: readonly Service[];
   readonly timeoutSec: number;
   readonly action: 'grant' | 'revoke';
   /** Source networks allowed to knock; undefined = any. */
@@ -77,7 +78,7 @@ export interface SpaClient {
   readonly type: 'aead' | 'ed25519';
   readonly key: Uint8Array;
   /** Subset of the door's `open` this client may ask for; undefined = all of it. */
-  readonly open?: readonly PortSpec[];
+  readonly open?: readonly Service[];
 }
 
 export interface SpaSettings {

@@ -33,6 +33,19 @@ export function formatPath(segs: readonly (string | number)[]): string {
   return out;
 }
 
+/** `doors.ssh.sequence[1]` or `doors["a b"].open` → segments: the inverse of formatPath. */
+export function parsePath(path: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  const re = /\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\.?([A-Za-z_][A-Za-z0-9_-]*)/y;
+  let m: RegExpExecArray | null;
+  while (re.lastIndex < path.length && (m = re.exec(path))) {
+    if (m[1] !== undefined) out.push(Number(m[1]));
+    else if (m[2] !== undefined) out.push(JSON.parse(m[2]) as string);
+    else out.push(m[3] as string);
+  }
+  return out;
+}
+
 /** ajv's `/doors/ssh/sequence/1` → segments, with array indices as numbers. */
 function segments(pointer: string, data: unknown): (string | number)[] {
   if (!pointer) return [];

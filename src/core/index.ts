@@ -4,3 +4,5 @@ export * from './ports';
 export * from './addr';
 export * from './duration';
 export * from './portspec';
+export * from './version';
+export * from './service';

@@ -14,6 +14,33 @@ export interface PortSpec {
   readonly proto: Proto;
 }
 
+/* What a door opens: parsed and printed by core/service.ts. */
+/** A port of this host: the form every door had before router doors. */
+export interface LocalService extends PortSpec {
+  readonly kind: 'local';
+}
+
+/** A host behind this one (`addr`, canonical text) and its port, reached through this host's forward path. */
+export interface ForwardService {
+  readonly kind: 'forward';
+  readonly family: Family;
+  readonly addr: string;
+  readonly proto: Proto;
+  readonly port: number;
+}
+
+/** This host's `port` DNATed to `toAddr`:`toPort` (same protocol) for the granted source. */
+export interface PortForward {
+  readonly kind: 'dnat';
+  readonly proto: Proto;
+  readonly port: number;
+  readonly family: Family;
+  readonly toAddr: string;
+  readonly toPort: number;
+}
+
+export type Service = LocalService | ForwardService | PortForward;
+
 /** One knock of a sequence: `7000:tcp` in config (knockd's notation). */
 export type KnockStep = PortSpec;
 
@@ -61,24 +88,25 @@ export interface KnockEvent {
 }
 
 /**
- * Access to give: `ports` of this host to `addr` (a single address, or a CIDR prefix for SPA NAT
- * doors) for `timeoutSec` seconds, recorded with the door's name as the set element's comment.
+ * Access to give: `services` (this host's ports, forwarded services, port forwards) to `addr` (a
+ * single address, or a CIDR prefix for SPA NAT doors) for `timeoutSec` seconds, recorded with the
+ * door's name as the set element's comment.
  */
 export interface Grant {
   readonly door: string;
   readonly family: Family;
   /** Address, or network in `addr/len` form (prefix grants). */
   readonly addr: string;
-  readonly ports: readonly PortSpec[];
+  readonly services: readonly Service[];
   readonly timeoutSec: number;
 }
 
-/** Access to take away: `ports` (all of them when absent) from `addr`. */
+/** Access to take away: `services` (all of them when absent) from `addr`. */
 export interface Revoke {
   readonly door: string;
   readonly family: Family;
   readonly addr: string;
-  readonly ports?: readonly PortSpec[];
+  readonly services?: readonly Service[];
 }
 
 /** One element read back from the kernel (`nft -j list set`). */

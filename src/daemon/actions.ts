@@ -10,7 +10,7 @@
  * cancels a queued grant of the same door and address, and the reverse), at most MAX_BATCH go into
  * one nft call, and at most MAX_HOOKS hooks run or wait.
  */
-import type { Grant, Logger, PortSpec, Revoke } from '../core';
+import { type Grant, type Logger, type Revoke, type Service, formatService } from '../core';
 import type { Door } from '../config';
 import type { Firewall } from './firewall';
 import type { HookRunner } from '../io/hook-runner';
@@ -55,7 +55,7 @@ export class Actions {
   }
 
   grant(grant: Grant, why: Record<string, unknown>): void {
-    const key = `${grant.door}|${grant.addr}|${grant.ports.map(fmt).join(',')}`;
+    const key = `${grant.door}|${grant.addr}|${grant.services.map(formatService).join(',')}`;
     // A revoke still waiting for the same door and address would undo this grant: the later wins.
     this.revokes.delete(`${grant.door}|${grant.addr}`);
     if (!this.grants.has(key) && this.full('grant', grant.door, grant.addr)) return;
@@ -126,7 +126,7 @@ export class Actions {
           continue;
         }
         stats.grants++;
-        log.info({ event: 'grant', door: g.door, src: g.addr, ports: g.ports.map(fmt), timeout: g.timeoutSec, batch, ...why }, `OPEN SESAME: ${g.addr} may use ${g.ports.map(fmt).join(', ')} for ${g.timeoutSec}s`);
+        log.info({ event: 'grant', door: g.door, src: g.addr, ports: g.services.map(formatService), timeout: g.timeoutSec, batch, ...why }, `OPEN SESAME: ${g.addr} may use ${g.services.map(formatService).join(', ')} for ${g.timeoutSec}s`);
       }
     }
     if (revokes.length) {
@@ -137,7 +137,7 @@ export class Actions {
           continue;
         }
         stats.revokes++;
-        log.info({ event: 'revoke', door: r.door, src: r.addr, ports: (r.ports ?? []).map(fmt), ...why }, `closed ${r.addr}`);
+        log.info({ event: 'revoke', door: r.door, src: r.addr, ports: (r.services ?? []).map(formatService), ...why }, `closed ${r.addr}`);
       }
     }
   }
@@ -190,7 +190,7 @@ export class Actions {
 
   private hook(door: Door, which: string, argv: readonly string[], addr: string): void {
     const perPort = argv.some((a) => a.includes('%PORT%') || a.includes('%PROTO%'));
-    const targets: (PortSpec | undefined)[] = perPort ? [...door.open] : [door.open[0]];
+    const targets: (Service | undefined)[] = perPort ? [...door.open] : [door.open[0]];
     for (const p of targets) {
       const vars = { IP: addr, PORT: String(p?.port ?? ''), PROTO: p?.proto ?? '' };
       this.hooksPending++;
@@ -214,8 +214,4 @@ function take<T>(m: Map<string, T>, n: number): T[] {
     m.delete(k);
   }
   return out;
-}
-
-function fmt(p: PortSpec): string {
-  return `${p.port}/${p.proto}`;
 }

@@ -13,7 +13,7 @@ import { CostLimiter, ReplayCache, verifySpa } from '../spa';
 import type { HookRunner } from '../io/hook-runner';
 import { Firewall } from './firewall';
 import { Actions } from './actions';
-import { buildRuntime, consumedFileOf, type Runtime, type RuntimeFiles, type SpaEndpoint } from './runtime';
+import { buildRuntime, ONE_TIME_RECORD, type Runtime, type RuntimeFiles, type SpaEndpoint } from './runtime';
 import { bump, newStats, type DaemonStats } from './stats';
 import { RateLimit } from './rate-limit';
 
@@ -45,6 +45,8 @@ export class Daemon {
   private expiryAt = Infinity;
   private housekeeping: NodeJS.Timeout | undefined;
   private readonly logLimit = new RateLimit(20, 1000);
+  /** Debug lines have their own budget, so they never crowd out the stage and reset lines. */
+  private readonly debugLimit = new RateLimit(50, 1000);
   private readonly dups = new DuplicateFilter();
   /** Budget of SPA key agreements per source; kept across reloads. */
   private readonly spaCost = new CostLimiter();
@@ -71,7 +73,7 @@ export class Daemon {
 
   /** Build the runtime, load the replay state, start capturing. Throws ConfigError/CaptureError. */
   async start(cfg: Config): Promise<void> {
-    this.rt = await buildRuntime(cfg, this.deps.files, this.deps.isLocal);
+    this.rt = await this.build(cfg);
     this.firewall = new Firewall(this.deps.nft, cfg.table);
     await this.loadReplay(cfg);
     await this.deps.capture.start(this.rt.filter, (f) => this.onFrame(f));
@@ -84,7 +86,7 @@ export class Daemon {
   /** Swap in a new config; on failure the old one keeps running and the errors are logged. */
   async reload(cfg: Config): Promise<boolean> {
     try {
-      const rt = await buildRuntime(cfg, this.deps.files, this.deps.isLocal);
+      const rt = await this.build(cfg);
       if (rt.filter !== this.rt.filter) await this.deps.capture.setFilter(rt.filter);
       this.rt = rt;
       this.firewall = new Firewall(this.deps.nft, cfg.table);
@@ -97,6 +99,13 @@ export class Daemon {
       this.deps.log.error({ event: 'reload-failed', issues }, 'reload failed; the previous config keeps running');
       return false;
     }
+  }
+
+  /** The runtime for `cfg` (the checks check-config runs too); its warnings are logged. */
+  private async build(cfg: Config): Promise<Runtime> {
+    const { runtime, warnings } = await buildRuntime(cfg, this.deps.files, this.deps.store, this.deps.isLocal);
+    for (const w of warnings) this.deps.log.warn({ event: 'config-warning', path: w.path, reason: w.message }, w.message);
+    return runtime;
   }
 
   /** Stop capturing and apply what is queued. Grants stay in the kernel and expire there. */
@@ -167,6 +176,9 @@ export class Daemon {
         bump(this.stats.knockResets, o.reason);
         if (o.reason === 'evicted') this.stats.evictions++;
         else if (this.limited()) log.info({ event: 'knock-reset', door: o.door, src: o.src, stage: o.stage, reason: o.reason }, `${o.door}: ${o.src}: attempt reset (${o.reason})`);
+      } else if (o.type === 'ignored') {
+        // Only an engine built for log_level debug reports these (daemon -D, like knockd -D).
+        if (this.limited(this.debugLimit)) log.debug({ event: 'knock-ignored', door: o.door, src: o.src, reason: o.reason, detail: o.detail }, `${o.door ?? '-'}: ${o.src}: ${o.detail} ignored (${o.reason})`);
       } else {
         this.stats.knockSuccesses++;
         log.info({ event: 'knock-success', door: o.door, src: o.src, action: o.action }, `${o.door}: ${o.src}: sequence complete`);
@@ -180,7 +192,7 @@ export class Daemon {
     if (!door) return;
     if (this.rt.oneTime.has(o.door)) {
       try {
-        await this.deps.store.append(consumedFileOf(o.door), Buffer.from(formatConsumed(o.door, o.sequence)));
+        await this.deps.store.append(ONE_TIME_RECORD, Buffer.from(formatConsumed(o.sequence)));
       } catch (e) {
         this.deps.log.error({ event: 'grant-failed', door: o.door, src: o.src, reason: `cannot record the used one-time sequence: ${(e as Error).message}` }, 'not granted (fail closed)');
         return;
@@ -188,8 +200,8 @@ export class Daemon {
     }
     if (door.open.length === 0) {
       // A command-only door (knockd's custom commands): nothing to put in the sets.
-    } else if (o.action === 'revoke') this.actions.revoke({ door: o.door, family: o.family, addr: o.src, ports: door.open }, { via: 'knock' });
-    else this.actions.grant({ door: o.door, family: o.family, addr: o.src, ports: door.open, timeoutSec: door.timeoutSec }, { via: 'knock' });
+    } else if (o.action === 'revoke') this.actions.revoke({ door: o.door, family: o.family, addr: o.src, services: door.open }, { via: 'knock' });
+    else this.actions.grant({ door: o.door, family: o.family, addr: o.src, services: door.open, timeoutSec: door.timeoutSec }, { via: 'knock' });
     this.actions.runHooks(door, o.src);
   }
 
@@ -223,8 +235,8 @@ export class Daemon {
     );
   }
 
-  private limited(): boolean {
-    if (this.logLimit.take(this.deps.clock.monotonic())) return true;
+  private limited(limit = this.logLimit): boolean {
+    if (limit.take(this.deps.clock.monotonic())) return true;
     this.suppressed++;
     return false;
   }

@@ -105,7 +105,7 @@ export class Firewall {
 
   async revoke(revokes: readonly Revoke[]): Promise<void> {
     if (revokes.length === 0) return;
-    const needCurrent = revokes.some((r) => r.ports === undefined);
+    const needCurrent = revokes.some((r) => r.services === undefined);
     const current = needCurrent ? await this.readAccessInstalled() : [];
     const batch = buildRevokeBatch(this.table, revokes, current);
     try {

@@ -1,96 +1,120 @@
 /**
  * What the daemon runs for one config: the knock engine, the SPA doors by port, the capture filter.
  * Built completely (files read, secrets parsed) before it replaces the running one, so a reload that
- * fails leaves the old runtime in place.
+ * fails leaves the old runtime in place. `checkRuntime` is also what `knockctl check-config` runs: the
+ * daemon refuses nothing at start or reload that check-config lets through.
  */
-import { ConfigError, type ConfigIssue, type PortSpec } from '../core';
-import type { Config, KnockDoor, SpaDoor } from '../config';
-import { KnockEngine, OneTimeSource, parseConsumed, parseOneTimeSequences, parseSecret, rotatingSource, type SequenceSource } from '../knock';
-import { keyringFor, type SpaIdentity, type SpaKeyring } from '../spa';
+import { ConfigError, type ConfigIssue, type PortSpec, type StateStore } from '../core';
+import { formatPath, type Config, type KnockDoor } from '../config';
+import { KnockEngine, OneTimeSource, canonicalSequence, parseConsumed, parseOneTimeSequences, parseSecret, rotatingSource, type SequenceSource } from '../knock';
+import { generateIdentity, keyringFor, type SpaIdentity } from '../spa';
 import { buildCaptureFilter, captureSpecFromConfig } from '../packet';
+import { runtimeWarnings, type RuntimeProbe } from './runtime-warnings';
+import type { Runtime, SpaEndpoint } from './runtime-types';
 
-export interface SpaEndpoint {
-  readonly door: SpaDoor;
-  readonly keyring: SpaKeyring;
-}
+export type { Runtime, SpaEndpoint } from './runtime-types';
+export type { RuntimeProbe } from './runtime-warnings';
 
-export interface Runtime {
-  readonly cfg: Config;
-  readonly engine: KnockEngine;
-  readonly spaByPort: ReadonlyMap<number, SpaEndpoint>;
-  readonly oneTime: ReadonlyMap<string, OneTimeSource>;
-  readonly filter: string;
-  /** Longest SPA window in ms (the replay cache must keep nonces at least this long). */
-  readonly spaWindowMs: number;
-}
-
-export interface RuntimeFiles {
+export interface RuntimeFiles extends RuntimeProbe {
   /** Read a file named in the config (rotating secret, one-time sequences); throws with a clear message. */
   readFile(path: string): Promise<Uint8Array>;
-  /** The consumed one-time sequences state of a door (text), or undefined. */
-  readConsumed(door: string): Promise<string | undefined>;
-  /** This server's SPA identity (state_dir/spa-identity); needed when a door is an SPA door. */
+  /**
+   * This server's SPA identity (state_dir/spa-identity), which the daemon loads or creates. Absent
+   * (check-config, tests): a throwaway identity, so keys are still checked and nothing can match.
+   */
   readonly spaIdentity?: SpaIdentity;
 }
 
-export function consumedFileOf(door: string): string {
-  return `onetime-${door}.consumed`;
+/**
+ * The record of used one-time sequences in `state_dir`, shared by all doors: its keys depend on the
+ * sequences alone (see knock/one-time.ts), so renaming a door keeps its used sequences used.
+ */
+export const ONE_TIME_RECORD = 'onetime.consumed';
+
+type Issues = ConfigIssue[];
+const at = (d: KnockDoor, ...key: string[]): string => formatPath(['doors', d.name, ...key]);
+
+async function rotatingFor(d: KnockDoor & { sequence: { type: 'rotate' } }, files: RuntimeFiles, issues: Issues): Promise<SequenceSource | undefined> {
+  const path = at(d, 'sequence', 'rotate', 'secret_file');
+  const raw = await files.readFile(d.sequence.secretFile).catch((e: Error) => void issues.push({ path, message: e.message }));
+  if (!raw) return undefined;
+  const secret = parseSecret(raw);
+  if (!secret.ok) {
+    issues.push({ path, message: `${d.sequence.secretFile}: ${secret.detail ?? secret.reason}` });
+    return undefined;
+  }
+  return rotatingSource(secret.value, d.sequence);
 }
 
-async function sourceFor(d: KnockDoor, files: RuntimeFiles, issues: ConfigIssue[], extra: PortSpec[]): Promise<SequenceSource | undefined> {
-  const at = (key: string) => `doors.${d.name}.${key}`;
-  if (d.sequence.type === 'rotate') {
-    const raw = await files.readFile(d.sequence.secretFile).catch((e: Error) => {
-      issues.push({ path: at('sequence.rotate.secret_file'), message: e.message });
-      return undefined;
-    });
-    if (!raw) return undefined;
-    const secret = parseSecret(raw);
-    if (!secret.ok) {
-      issues.push({ path: at('sequence.rotate.secret_file'), message: `${d.sequence.secretFile}: ${secret.detail ?? secret.reason}` });
-      return undefined;
+/** The used-sequence record: absent is first use; any other failure fails closed (an issue). */
+async function usedRecord(cfg: Config, state: Pick<StateStore, 'read'>, issues: Issues): Promise<Set<string> | undefined> {
+  const doors = cfg.doors.filter((d): d is KnockDoor => d.kind === 'knock' && d.mode === 'daemon' && d.oneTimeFile !== undefined);
+  if (doors.length === 0) return new Set();
+  try {
+    return parseConsumed(Buffer.from((await state.read(ONE_TIME_RECORD)) ?? new Uint8Array()).toString('utf8')).keys;
+  } catch (e) {
+    for (const d of doors) {
+      issues.push({ path: at(d, 'one_time_sequences'), message: `cannot read the record of used one-time sequences (${ONE_TIME_RECORD} in ${cfg.stateDir}): ${(e as Error).message}; refusing, or every used sequence would be valid again` });
     }
-    return rotatingSource(secret.value, d.sequence);
+    return undefined;
   }
-  if (d.oneTimeFile !== undefined) {
-    const raw = await files.readFile(d.oneTimeFile).catch((e: Error) => {
-      issues.push({ path: at('one_time_sequences'), message: e.message });
-      return undefined;
-    });
-    if (!raw) return undefined;
-    const parsed = parseOneTimeSequences(Buffer.from(raw).toString('utf8'));
-    for (const i of parsed.issues) issues.push({ path: at('one_time_sequences'), message: `${d.oneTimeFile}:${i.line}: ${i.message}` });
-    if (parsed.sequences.length === 0) issues.push({ path: at('one_time_sequences'), message: `${d.oneTimeFile} holds no sequence` });
-    const consumed = parseConsumed((await files.readConsumed(d.name)) ?? '').keys;
-    for (const l of parsed.sequences) extra.push(...l.steps);
-    return new OneTimeSource(d.name, parsed.sequences, consumed);
-  }
-  return undefined;
 }
 
-/** Build everything the daemon needs for `cfg`, or throw a ConfigError naming each file problem. */
-export async function buildRuntime(cfg: Config, files: RuntimeFiles, isLocal: (dst: string) => boolean): Promise<Runtime> {
-  const issues: ConfigIssue[] = [];
+async function oneTimeFor(d: KnockDoor, files: RuntimeFiles, used: ReadonlySet<string>, seen: Map<string, string>, issues: Issues, extra: PortSpec[]): Promise<OneTimeSource | undefined> {
+  const path = at(d, 'one_time_sequences');
+  const file = d.oneTimeFile as string;
+  const raw = await files.readFile(file).catch((e: Error) => void issues.push({ path, message: e.message }));
+  if (!raw) return undefined;
+  const parsed = parseOneTimeSequences(Buffer.from(raw).toString('utf8'));
+  for (const i of parsed.issues) issues.push({ path, message: `${file}:${i.line}: ${i.message}` });
+  if (parsed.sequences.length === 0 && parsed.issues.length === 0) issues.push({ path, message: `${file} holds no sequence` });
+  for (const l of parsed.sequences) {
+    const other = seen.get(canonicalSequence(l.steps));
+    if (other !== undefined && other !== d.name) issues.push({ path, message: `${file}:${l.line}: is also a one-time sequence of door "${other}"; a sequence is valid once on this host` });
+    seen.set(canonicalSequence(l.steps), d.name);
+    extra.push(...l.steps);
+  }
+  return new OneTimeSource(d.name, parsed.sequences, used);
+}
+
+/**
+ * Everything the daemon needs for `cfg`, with every problem of the files and state it names (as
+ * config issues with their paths), and warnings (interfaces that do not exist yet, secrets that
+ * group or others can read). The runtime is set only when there is no issue.
+ */
+export async function checkRuntime(cfg: Config, files: RuntimeFiles, state: Pick<StateStore, 'read'>, isLocal: (dst: string) => boolean): Promise<{ runtime?: Runtime; issues: ConfigIssue[]; warnings: ConfigIssue[] }> {
+  const issues: Issues = [];
   const sources = new Map<string, SequenceSource>();
   const oneTime = new Map<string, OneTimeSource>();
   const extra: PortSpec[] = [];
+  const used = await usedRecord(cfg, state, issues);
+  const seen = new Map<string, string>();
   for (const d of cfg.doors) {
     if (d.kind !== 'knock' || d.mode !== 'daemon') continue;
-    const s = await sourceFor(d, files, issues, extra);
+    let s: SequenceSource | undefined;
+    if (d.sequence.type === 'rotate') s = await rotatingFor(d as KnockDoor & { sequence: { type: 'rotate' } }, files, issues);
+    else if (d.oneTimeFile !== undefined && used) s = await oneTimeFor(d, files, used, seen, issues, extra);
     if (s) sources.set(d.name, s);
     if (s instanceof OneTimeSource) oneTime.set(d.name, s);
   }
-  const spaDoors = cfg.doors.filter((d): d is SpaDoor => d.kind === 'spa');
-  if (spaDoors.length > 0 && !files.spaIdentity) issues.push({ path: `doors.${spaDoors[0]?.name ?? ''}.spa`, message: 'this server has no SPA identity (state_dir/spa-identity); knockctl install-ruleset or the daemon creates it' });
-  if (issues.length) throw new ConfigError(issues);
+  const warnings = runtimeWarnings(cfg, files);
+  if (issues.length) return { issues, warnings };
   const spaByPort = new Map<number, SpaEndpoint>();
   let spaWindowMs = 0;
-  for (const d of spaDoors) {
-    if (!files.spaIdentity) continue;
-    spaByPort.set(d.spa.port, { door: d, keyring: keyringFor(d, files.spaIdentity) });
+  const identity = files.spaIdentity ?? (cfg.doors.some((d) => d.kind === 'spa') ? generateIdentity() : undefined);
+  for (const d of cfg.doors) {
+    if (d.kind !== 'spa' || !identity) continue;
+    spaByPort.set(d.spa.port, { door: d, keyring: keyringFor(d, identity) });
     spaWindowMs = Math.max(spaWindowMs, d.spa.windowSec * 1000);
   }
   const engine = KnockEngine.fromConfig(cfg, { isLocal, sources });
   const filter = buildCaptureFilter(captureSpecFromConfig(cfg, extra));
-  return { cfg, engine, spaByPort, oneTime, filter, spaWindowMs };
+  return { runtime: { cfg, engine, spaByPort, oneTime, filter, spaWindowMs }, issues: [], warnings };
+}
+
+/** Build everything the daemon needs for `cfg`, or throw a ConfigError naming each problem. */
+export async function buildRuntime(cfg: Config, files: RuntimeFiles, state: Pick<StateStore, 'read'>, isLocal: (dst: string) => boolean): Promise<{ runtime: Runtime; warnings: ConfigIssue[] }> {
+  const r = await checkRuntime(cfg, files, state, isLocal);
+  if (!r.runtime) throw new ConfigError(r.issues);
+  return { runtime: r.runtime, warnings: r.warnings };
 }

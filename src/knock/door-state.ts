@@ -76,6 +76,23 @@ export class DoorState {
     return true;
   }
 
+  /** Debug only: why `visible(view)` is false (the interface when no other filter explains it). */
+  hiddenBecause(view: PacketView): 'interface' | 'tcp-flags' | 'target' | 'from' {
+    const ev = view.ev;
+    const door = this.door;
+    if (ev.proto === 'tcp' && !tcpFlagsMatch(door.tcpFlags, ev.tcpFlags)) return 'tcp-flags';
+    const dst = view.dst();
+    if (door.target ? !dst || !door.target.some((c) => cidrContains(c, dst)) : !view.toLocal()) return 'target';
+    const src = view.src();
+    if (door.from && (!src || !door.from.some((c) => cidrContains(c, src)))) return 'from';
+    return 'interface';
+  }
+
+  /** Whether `key` is in this door's fixed sequence, or covered by its source. */
+  knows(key: number, step: KnockStep): boolean {
+    return this.fixed ? this.fixed.keys.includes(key) : this.covers(step);
+  }
+
   /** True when a knock to `step` is one of this door's knocks at any time (for dynamic doors: per source). */
   covers(step: KnockStep): boolean {
     return this.source !== undefined && this.source.covers(step);

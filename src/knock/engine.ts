@@ -7,7 +7,7 @@ import type { KnockEvent, KnockStep } from '../core';
 import type { Config, Door, KnockDoor } from '../config';
 import { type Candidate, DoorState, PacketView } from './door-state';
 import { AttemptTable, NIL } from './attempt-table';
-import { type KnockCounters, type KnockEngineOptions, type KnockOutcome, type ResetReason, stepKey } from './types';
+import { type IgnoreReason, type KnockCounters, type KnockEngineOptions, type KnockOutcome, type ResetReason, stepKey } from './types';
 
 /** The doors the daemon watches: knock doors in daemon mode (kernel doors live in nftables). */
 export function daemonKnockDoors(doors: readonly Door[]): KnockDoor[] {
@@ -17,6 +17,10 @@ export function daemonKnockDoors(doors: readonly Door[]): KnockDoor[] {
 /** Returned for packets that are no knock at all: shared, never mutated. */
 const NONE: readonly KnockOutcome[] = Object.freeze([]);
 const NO_DOORS: readonly DoorState[] = [];
+
+function ignored(d: DoorState | undefined, ev: KnockEvent, reason: IgnoreReason, detail?: string): KnockOutcome {
+  return { type: 'ignored', door: d?.door.name, src: ev.src, reason, detail: detail ?? `${ev.dport}/${ev.proto}` };
+}
 
 export class KnockEngine {
   private readonly doors: DoorState[];
@@ -29,6 +33,8 @@ export class KnockEngine {
   /** Every partial attempt; bounded by `maxSources`. */
   private readonly table: AttemptTable;
   private readonly isLocal: (dst: string) => boolean;
+  /** Report `ignored` outcomes (debug). Off: nothing is allocated for packets that do nothing. */
+  private readonly explain: boolean;
   private packet = 0;
   private lastNow = -Infinity;
   private readonly stats = { attempts: 0, successes: 0, evicted: 0, timeouts: 0, wrong: 0 };
@@ -41,6 +47,7 @@ export class KnockEngine {
     if (!(Number.isInteger(opts.maxSources) && opts.maxSources >= 1)) throw new RangeError(`maxSources must be an integer >= 1, not ${opts.maxSources}`);
     this.table = new AttemptTable(opts.maxSources);
     this.isLocal = opts.isLocal;
+    this.explain = opts.explain === true;
     this.doors = daemonKnockDoors(doors).map((d, i) => {
       const source = opts.sources?.get(d.name);
       if (!source && (d.sequence.type === 'rotate' || d.oneTimeFile !== undefined)) throw new TypeError(`door ${d.name} needs a sequence source`);
@@ -56,7 +63,7 @@ export class KnockEngine {
   }
 
   static fromConfig(config: Config, deps: Omit<KnockEngineOptions, 'maxSources'>): KnockEngine {
-    return new KnockEngine(config.doors, { ...deps, maxSources: config.limits.maxSources });
+    return new KnockEngine(config.doors, { explain: config.logLevel === 'debug', ...deps, maxSources: config.limits.maxSources });
   }
 
   /** Partial attempts held now. */
@@ -72,7 +79,7 @@ export class KnockEngine {
   onKnock(ev: KnockEvent, now: number): readonly KnockOutcome[] {
     now = this.clamp(now);
     const key = stepKey(ev.dport, ev.proto);
-    if (!this.isKnock(key, ev)) return NONE;
+    if (!this.isKnock(key, ev)) return this.explain ? [ignored(undefined, ev, 'not-a-knock')] : NONE;
     const out: KnockOutcome[] = [];
     const view = new PacketView(ev, this.isLocal);
     const mark = ++this.packet;
@@ -89,17 +96,37 @@ export class KnockEngine {
       const door = this.doors[t.door[s] as number] as DoorState;
       door.seen = mark;
       if (door.visible(view)) this.step(s, door, key, ev, now, out);
+      else if (this.explain) out.push(ignored(door, ev, door.hiddenBecause(view)));
     }
     for (const d of this.byFirst.get(key) ?? NO_DOORS) this.visit(d, mark, key, ev, view, now, out);
     for (const d of this.dynamic) this.visit(d, mark, key, ev, view, now, out);
+    if (this.explain && out.length === 0) this.explainNothing(key, ev, view, out);
     return out;
+  }
+
+  /**
+   * Debug: a knock of some door that did nothing at all (a source's attempt or a first knock always
+   * yields an outcome, so no door has been explained yet); say why, door by door.
+   */
+  private explainNothing(key: number, ev: KnockEvent, view: PacketView, out: KnockOutcome[]): void {
+    const step: KnockStep = { port: ev.dport, proto: ev.proto };
+    for (const d of this.doors) {
+      if (!d.knows(key, step)) continue;
+      if (!d.visible(view)) out.push(ignored(d, ev, d.hiddenBecause(view)));
+      else {
+        const why = d.source?.explain?.(step, ev.at);
+        out.push(ignored(d, ev, why?.reason ?? 'not-first', why?.detail));
+      }
+    }
   }
 
   /** A door this packet has not touched yet may start a new attempt at stage 1. */
   private visit(d: DoorState, mark: number, key: number, ev: KnockEvent, view: PacketView, now: number, out: KnockOutcome[]): void {
     if (d.seen === mark) return;
     d.seen = mark;
-    if (d.firstMatch(key, ev.at) && d.visible(view)) this.start(d, key, ev, now, out);
+    if (!d.firstMatch(key, ev.at)) return;
+    if (d.visible(view)) this.start(d, key, ev, now, out);
+    else if (this.explain) out.push(ignored(d, ev, d.hiddenBecause(view)));
   }
 
   /** Ends every attempt whose `seq_timeout` has run out by `now`. Costs O(expired + doors). */
@@ -158,7 +185,11 @@ export class KnockEngine {
       }
       return;
     }
-    if (key === t.last[s]) return; // the last knock again, back to back: a TCP SYN retransmit
+    if (key === t.last[s]) {
+      // The last knock again, back to back: a TCP SYN retransmit.
+      if (this.explain) out.push(ignored(d, ev, 'repeated'));
+      return;
+    }
     if (d.firstMatch(key, ev.at)) {
       this.end(s, d, 'restarted', out);
       this.start(d, key, ev, now, out);

@@ -2,9 +2,12 @@
  * One-time sequences (knockd's `one_time_sequences`): a file of sequences, each valid once.
  *
  * knockd marks a used line by writing `#` over its first character, which edits the operator's file.
- * We leave that file alone and keep what was used in our own append-only file in `state_dir`: one line
- * per used sequence, the hex SHA-256 of (label, door name, canonical sequence). A torn last line from a
- * crash is skipped on reading; its sequence would be valid once more, never less.
+ * We leave that file alone and keep what was used in our own append-only record in `state_dir`: one
+ * line per used sequence, the hex SHA-256 of (label, canonical sequence). The key depends on the
+ * sequence alone, not on the door's name or the file's: renaming a door, moving or reordering the
+ * file, or adding lines to it never makes a used sequence valid again. A torn last line from a crash
+ * is skipped on reading; its sequence would be valid once more, never less. Messages about the file
+ * never quote its content: the sequences are secrets.
  */
 import { createHash } from 'node:crypto';
 import { type KnockStep, formatKnockStep, parseKnockStep } from '../core';
@@ -21,7 +24,7 @@ export interface OneTimeIssue {
   readonly message: string;
 }
 
-export const ONE_TIME_LABEL = 'nftknock/one-time/v1\0';
+export const ONE_TIME_LABEL = 'nftknock/one-time/v2\0';
 
 /**
  * Parse a one-time sequences file: one sequence per line, knocks `PORT[:PROTO]` separated by commas
@@ -38,15 +41,15 @@ export function parseOneTimeSequences(text: string): { sequences: OneTimeLine[];
     if (body === '') return;
     const tokens = body.split(/[\s,]+/).filter(Boolean);
     const steps: KnockStep[] = [];
-    for (const token of tokens) {
+    tokens.forEach((token, k) => {
       const r = parseKnockStep(token);
       if (r.ok) steps.push(r.value);
-      else issues.push({ line, message: r.detail ?? r.reason });
-    }
+      else issues.push({ line, message: `knock ${k + 1} is not PORT[:PROTO] with PORT 1-65535 and PROTO tcp or udp` });
+    });
     if (steps.length !== tokens.length) return;
     const canon = canonical(steps);
     const first = seen.get(canon);
-    if (first !== undefined) issues.push({ line, message: `"${canon}" is the same sequence as line ${first}; each sequence is valid once, list it once` });
+    if (first !== undefined) issues.push({ line, message: `is the same sequence as line ${first}; each sequence is valid once, list it once` });
     else {
       seen.set(canon, line);
       sequences.push({ line, steps });
@@ -55,18 +58,23 @@ export function parseOneTimeSequences(text: string): { sequences: OneTimeLine[];
   return { sequences, issues };
 }
 
+/** The canonical text of a sequence (`7000:tcp,8000:udp`), the same for every way of writing it. */
+export function canonicalSequence(seq: Sequence): string {
+  return canonical(seq);
+}
+
 function canonical(seq: Sequence): string {
   return seq.map(formatKnockStep).join(',');
 }
 
-/** The consumed-set key of `seq` at `door`: 64 hex digits. */
-export function consumedKey(door: string, seq: Sequence): string {
-  return createHash('sha256').update(ONE_TIME_LABEL).update(door).update('\0').update(canonical(seq)).digest('hex');
+/** The record key of `seq`: 64 hex digits, a function of the sequence alone. */
+export function consumedKey(seq: Sequence): string {
+  return createHash('sha256').update(ONE_TIME_LABEL).update(canonical(seq)).digest('hex');
 }
 
-/** The line to append to the consumed file when `seq` of `door` is used. */
-export function formatConsumed(door: string, seq: Sequence): string {
-  return `${consumedKey(door, seq)}\n`;
+/** The line to append to the record when `seq` is used. */
+export function formatConsumed(seq: Sequence): string {
+  return `${consumedKey(seq)}\n`;
 }
 
 /** Read the consumed file. Lines that are not 64 hex digits (a torn write) are counted, not fatal. */
@@ -89,14 +97,20 @@ export function parseConsumed(text: string): { keys: Set<string>; skipped: numbe
 export class OneTimeSource implements SequenceSource {
   private readonly consumed: Set<string>;
   private readonly stepKeys = new Set<number>();
-  private readonly keyed: readonly { readonly key: string; readonly steps: Sequence }[];
+  private readonly keyed: readonly { readonly key: string; readonly steps: Sequence; readonly line: number }[];
   private valid: readonly Sequence[] = [];
 
   constructor(readonly door: string, lines: readonly OneTimeLine[], consumed: ReadonlySet<string>) {
     this.consumed = new Set(consumed);
     for (const l of lines) for (const s of l.steps) this.stepKeys.add(stepKey(s.port, s.proto));
-    this.keyed = lines.map((l) => ({ key: consumedKey(door, l.steps), steps: l.steps }));
+    this.keyed = lines.map((l) => ({ key: consumedKey(l.steps), steps: l.steps, line: l.line }));
     this.refresh();
+  }
+
+  /** Debug: a knock that starts only sequences used already. */
+  explain(step: KnockStep): { reason: 'used-one-time'; detail: string } | undefined {
+    const used = this.keyed.find((l) => this.consumed.has(l.key) && l.steps[0]?.port === step.port && l.steps[0]?.proto === step.proto);
+    return used ? { reason: 'used-one-time', detail: `${step.port}/${step.proto} starts a sequence used already (line ${used.line})` } : undefined;
   }
 
   /** Sequences still valid, in file order. */
@@ -114,7 +128,7 @@ export class OneTimeSource implements SequenceSource {
   }
 
   consume(seq: Sequence): void {
-    this.consumed.add(consumedKey(this.door, seq));
+    this.consumed.add(consumedKey(seq));
     this.refresh();
   }
 

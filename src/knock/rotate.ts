@@ -114,5 +114,18 @@ export function rotatingSource(secret: Uint8Array, spec: RotateParams & Pick<Rot
     covers(step: KnockStep): boolean {
       return step.port >= spec.portLow && step.port <= spec.portHigh && spec.protocols.includes(step.proto);
     },
+    /** Debug: a knock that starts the sequence of a nearby step that is not accepted now. */
+    explain(step: KnockStep, atMs: number): { reason: 'rotation-step'; detail: string } | undefined {
+      const c = Math.max(0, stepCounter(atMs, spec.stepSec));
+      for (const delta of [-2, -3, 1, 2]) {
+        if (c + delta < 0) continue;
+        const first = deriveSequence(secret, c + delta, spec)[0] as KnockStep;
+        if (first.port === step.port && first.proto === step.proto) {
+          const when = delta < 0 ? `${-delta} steps old (only the current and the previous step are accepted)` : `${delta} step${delta > 1 ? 's' : ''} ahead`;
+          return { reason: 'rotation-step', detail: `${step.port}/${step.proto} starts the sequence of a step ${when}: check the client's clock` };
+        }
+      }
+      return undefined;
+    },
   };
 }

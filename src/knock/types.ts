@@ -15,8 +15,20 @@ export type ResetReason =
   /** The table was full; the oldest partial attempt made room. */
   | 'evicted';
 
+/**
+ * Why a packet did nothing (reported only by an engine built with `explain`, for debug logs, like
+ * knockd -D). `not-a-knock`: no door knocks on this port/protocol. `not-first`: a knock of the door
+ * that does not start its sequence, from a source with no attempt there. `interface`, `tcp-flags`,
+ * `target`, `from`: the door does not see this packet (its interfaces, tcpflags, target addresses or
+ * source networks). `repeated`: the last knock again (a TCP SYN retransmit), ignored. `used-one-time`:
+ * the start of a one-time sequence already used. `rotation-step`: a sequence of a rotating door's
+ * earlier or later step, not the current one (clock skew, or an old knock replayed).
+ */
+export type IgnoreReason = 'not-a-knock' | 'not-first' | 'interface' | 'tcp-flags' | 'target' | 'from' | 'repeated' | 'used-one-time' | 'rotation-step';
+
 /** What a knock or the passing of time did to an attempt. The daemon logs and acts on these. */
 export type KnockOutcome =
+  | { readonly type: 'ignored'; readonly door: string | undefined; readonly src: string; readonly reason: IgnoreReason; readonly detail: string }
   | { readonly type: 'stage'; readonly door: string; readonly src: string; readonly family: Family; readonly stage: number; readonly of: number }
   | {
       readonly type: 'success';
@@ -40,6 +52,8 @@ export interface SequenceSource {
   /** True when a knock to `step` is a knock of this door at all (a wrong one breaks attempts). */
   covers(step: KnockStep): boolean;
   consume?(seq: Sequence): void;
+  /** Debug only: why a knock to `step` starting no attempt is not a first knock now, when the source knows better. */
+  explain?(step: KnockStep, atMs: number): { reason: IgnoreReason; detail: string } | undefined;
 }
 
 /** Engine options. `isLocal` says whether a destination is one of this host's own addresses. */
@@ -49,6 +63,8 @@ export interface KnockEngineOptions {
   readonly isLocal: (dst: string) => boolean;
   /** By door name: required for rotating doors and doors with one-time sequences. */
   readonly sources?: ReadonlyMap<string, SequenceSource>;
+  /** Also report packets that did nothing, with the reason (`ignored` outcomes; debug logging). */
+  readonly explain?: boolean;
 }
 
 /** Running totals, for metrics. */

@@ -7,7 +7,7 @@ import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 /** Every `event` value the program logs: the one list, so names stay stable. */
 export const EVENTS = [
   'start', 'stop', 'reload', 'reload-failed', 'config-warning',
-  'knock-stage', 'knock-success', 'knock-reset', 'knock-evicted',
+  'knock-stage', 'knock-success', 'knock-reset', 'knock-evicted', 'knock-ignored',
   'grant', 'grant-failed', 'revoke', 'revoke-failed', 'hook', 'hook-failed',
   'spa-accept', 'spa-reject', 'replay-state', 'spa-identity',
   'decode-errors', 'capture-error', 'nft-error', 'nft-transport', 'ruleset-missing', 'ruleset-installed',

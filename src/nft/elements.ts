@@ -7,7 +7,7 @@
  * timeout and comment; a revoke is: add (no-op if present), delete. Both are idempotent.
  */
 import type { AccessEntry, Family, Grant, NftBatch, NftCommand, PortSpec, Revoke } from '../core';
-import { parseCidr, parseAddr } from '../core';
+import { localPorts, parseCidr, parseAddr } from '../core';
 import { ACCESS_SETS, setFor } from './names';
 
 type ElemValue = { concat: unknown[] };
@@ -37,7 +37,7 @@ function elementCmd(verb: 'add' | 'delete', table: string, set: string, elem: un
 function grantElements(grants: readonly Grant[]): Map<string, { set: string; val: ElemValue; timeout: number; comment: string }> {
   const out = new Map<string, { set: string; val: ElemValue; timeout: number; comment: string }>();
   for (const g of grants) {
-    for (const p of g.ports) {
+    for (const p of localPorts(g.services)) {
       const v = value(g.addr, p);
       const set = setFor(v.family, v.prefix);
       out.set(`${set} ${JSON.stringify(v.val)}`, { set, val: v.val, timeout: g.timeoutSec, comment: g.door });
@@ -71,7 +71,7 @@ export function buildRevokeBatch(table: string, revokes: readonly Revoke[], curr
   const seen = new Set<string>();
   for (const r of revokes) {
     const canon = r.addr.includes('/') ? parseCidr(r.addr)?.text : parseAddr(r.addr)?.text;
-    const ports = r.ports ?? current.filter((e) => e.addr === canon || e.addr === r.addr).map((e) => ({ port: e.port, proto: e.proto }));
+    const ports = r.services ? localPorts(r.services) : current.filter((e) => e.addr === canon || e.addr === r.addr).map((e) => ({ port: e.port, proto: e.proto }));
     for (const p of ports) {
       const v = value(r.addr, p);
       const set = setFor(v.family, v.prefix);

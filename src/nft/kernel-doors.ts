@@ -15,7 +15,7 @@
  * - Changes made by a rule are seen by the next rule for the same packet, so every rule that acts
  *   ends in `return`: one knock, one transition.
  */
-import type { Cidr, Family, KnockStep, NftCommand, PortSpec } from '../core';
+import { type Cidr, type Family, type KnockStep, type NftCommand, type PortSpec, localPorts } from '../core';
 import type { Config, KnockDoor } from '../config';
 import { L4PROTO, SET4, SET6, TH_DPORT, addrType, saddr } from './names';
 
@@ -82,7 +82,7 @@ function doorFamilies(d: KnockDoor): Family[] {
 /** What the last knock does: grant (`update` resets the expiry of an existing grant) or revoke. */
 function finish(d: KnockDoor, family: Family): Expr[] {
   const set = family === 4 ? SET4 : SET6;
-  return d.open.map((p: PortSpec) => {
+  return localPorts(d.open).map((p: PortSpec) => {
     const val = { concat: [saddr(family), p.proto, p.port] };
     return d.action === 'revoke' ? stmt('delete', set, val) : stmt('update', set, { elem: { val, timeout: d.timeoutSec } });
   });

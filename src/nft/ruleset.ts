@@ -10,6 +10,7 @@ import type { Config } from '../config';
 import base from '../../nft/base-input.json';
 import { ACCESS_SET_SIZE, CHAIN, L4PROTO, NET4, NET6, SET4, SET6, TH_DPORT, addrType, saddr } from './names';
 import { keepElementCommands } from './elements';
+import { localPorts } from '../core';
 
 type Expr = Record<string, unknown>;
 
@@ -67,7 +68,7 @@ function sourcesMatch(family: Family, nets: readonly Cidr[]): Expr {
 /** Every door's `open` services, deduplicated: what guard mode protects. */
 export function guardedServices(cfg: Config): PortSpec[] {
   const seen = new Map<string, PortSpec>();
-  for (const d of cfg.doors) for (const p of d.open) seen.set(`${p.proto}/${p.port}`, p);
+  for (const d of cfg.doors) for (const p of localPorts(d.open)) seen.set(`${p.proto}/${p.port}`, p);
   return [...seen.values()].sort((a, b) => a.port - b.port || a.proto.localeCompare(b.proto));
 }
 

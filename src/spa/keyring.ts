@@ -4,7 +4,7 @@
  * authentic datagram is one map lookup whatever the number of clients.
  */
 import type { KeyObject } from 'node:crypto';
-import { formatPortSpec, type PortSpec } from '../core';
+import { formatService, sameService, type Service } from '../core';
 import type { SpaClient, SpaDoor } from '../config';
 import { authKey, clientId, ed25519PublicKeyObject, mac1Key, x25519PrivateKeyObject } from './envelope';
 import type { SpaIdentity } from './identity';
@@ -16,9 +16,9 @@ export interface KeyringEntry {
   /** Ed25519 clients: the public key. */
   readonly publicKey?: KeyObject;
   /** What this client may open: its own `open` (a subset of the door's), else the door's. */
-  readonly allowed: readonly PortSpec[];
+  readonly allowed: readonly Service[];
   /** The same, by canonical text, as requests name them. */
-  readonly allowedText: ReadonlyMap<string, PortSpec>;
+  readonly allowedText: ReadonlyMap<string, Service>;
 }
 
 export interface SpaKeyring {
@@ -40,8 +40,8 @@ export function buildSpaKeyring(door: SpaDoor, identity: SpaIdentity): SpaKeyrin
     // Intersect with the door's list even though config normalization checks it: a grant must
     // never exceed the door, whatever built the SpaDoor.
     const own = client.open ?? door.open;
-    const allowed = own.filter((p) => door.open.some((o) => o.port === p.port && o.proto === p.proto));
-    const allowedText = new Map(allowed.map((p) => [formatPortSpec(p), p] as const));
+    const allowed = own.filter((p) => door.open.some((o) => sameService(o, p)));
+    const allowedText = new Map(allowed.map((p) => [formatService(p), p] as const));
     const entry: KeyringEntry = client.type === 'ed25519'
       ? { client, allowed, allowedText, publicKey: ed25519PublicKeyObject(client.key) }
       : { client, allowed, allowedText, auth: authKey(client.key) };

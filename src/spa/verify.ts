@@ -6,7 +6,7 @@
  * No response is ever sent for any outcome.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { type Grant, type IpAddr, type Outcome, type PortSpec, cidrContains, ok, parseAddr, prefixOf, reject } from '../core';
+import { type Grant, type IpAddr, type Outcome, type Service, cidrContains, ok, parseAddr, prefixOf, reject } from '../core';
 import type { SpaDoor } from '../config';
 import { aeadAuth, ed25519Verify, envelopeKey, mac1Matches, open, transcript, x25519 } from './envelope';
 import { type KeyringEntry, type SpaKeyring, idKey } from './keyring';
@@ -116,17 +116,22 @@ function decide(ctx: SpaVerifyContext, entry: KeyringEntry, src: IpAddr, nonce: 
   const append = ctx.replay.record(nonce, req.tsMs);
   if (req.tsMs < ctx.nowMs - windowMs) return { ok: false, reason: 'stale', detail: `${name}: ${ctx.nowMs - req.tsMs} ms old`, append };
   if (req.tsMs > ctx.nowMs + windowMs) return { ok: false, reason: 'future', detail: `${name}: ${req.tsMs - ctx.nowMs} ms ahead`, append };
-  const ports = grantedPorts(entry, req.access);
-  if (!ports.ok) return { ...ports, append };
+  const services = grantedServices(entry, req.access);
+  if (!services.ok) return { ...services, append };
   const target = targetAddr(door, src, req.addr);
   if (!target.ok) return { ...target, append };
-  const grant: Grant = { door: door.name, family: target.value.family, addr: grantAddr(door, target.value), ports: ports.value, timeoutSec: timeoutOf(door, req) };
+  const grant: Grant = { door: door.name, family: target.value.family, addr: grantAddr(door, target.value), services: services.value, timeoutSec: timeoutOf(door, req) };
   return ok({ grant, client: name, request: req, append });
 }
 
-function grantedPorts(entry: KeyringEntry, asked: readonly string[]): Outcome<readonly PortSpec[], 'access-denied'> {
+/**
+ * No request: everything this client's entry allows (forwarded services and port forwards included).
+ * A request names `open` entries by their canonical text (core/service.ts), so local services,
+ * forwarded services and port forwards all work with no wire change.
+ */
+function grantedServices(entry: KeyringEntry, asked: readonly string[]): Outcome<readonly Service[], 'access-denied'> {
   if (asked.length === 0) return entry.allowed.length > 0 ? ok(entry.allowed) : reject('access-denied', `${entry.client.name}: nothing to open`);
-  const out: PortSpec[] = [];
+  const out: Service[] = [];
   for (const s of asked) {
     const p = entry.allowedText.get(s);
     if (!p) return reject('access-denied', `${entry.client.name} asked for ${s}`);

@@ -4,7 +4,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { knockdKnock, upLab, Lab, KNOCKCTL, skipReason, sleep, type Host } from './support/lab';
 import { scratch, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
@@ -123,6 +123,13 @@ test('SIGHUP swaps in a good config; a bad one is logged and the old one keeps r
   d.child.kill('SIGHUP');
   const failed = await d.event('reload-failed');
   assert.match(JSON.stringify(failed.issues), /doors\.ssh\.sequence\[1\]/);
+  // A bad SPA key: reported at its path, its value never logged.
+  const badKey = 'base64:bm90LWEtZ29vZC1rZXktYnV0LWEtc2VjcmV0LW9uZS10aGF0LWxlYWtz';
+  writeFileSync(cfg, `table: kt\ndoors:\n  spa:\n    spa: { clients: { alice: { key: "${badKey}" } } }\n    open: ["22/tcp"]\n`);
+  d.child.kill('SIGHUP');
+  await d.event('reload-failed', (x) => JSON.stringify(x.issues).includes('doors.spa.spa.clients.alice.key'));
+  const logged = d.lines.map((x) => JSON.stringify(x)).join('\n');
+  assert.ok(!logged.includes(badKey) && !logged.includes(badKey.slice(7)), 'the key text is not in the log');
   await knock(l, a, l.server.ip4, '7100', '7200');
   await granted(d, a.ip4);
   assert.equal(await l.connects(a, l.server.ip4, 22), true, 'the good reloaded config is the one running');
@@ -162,4 +169,23 @@ doors:
   await knock(l, a, l.server.ip4, '7401', '7402:udp');
   await granted(d, a.ip4);
   assert.equal(await l.connects(a, l.server.ip4, 22), true);
+  // Renaming the door (and reordering its file) does not make used sequences valid again.
+  writeFileSync(join(dir, 'otp.txt'), '7401:tcp 7402:udp\n7301,7302\n');
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('  otp:', '  renamed:'));
+  d.child.kill('SIGHUP');
+  await d.event('reload');
+  assert.equal((await l.knockctl(l.server.ns, 'revoke', a.ip4, '-c', cfg)).code, 0);
+  await knock(l, a, l.server.ip4, '7301', '7302');
+  await knock(l, a, l.server.ip4, '7401', '7402:udp');
+  await sleep(400);
+  assert.equal(d.count('grant'), 1, 'both sequences stay used under the new door name');
+  // A record that cannot be read (here: a directory in its place) fails closed: reload and check-config refuse.
+  rmSync(join(dir, 'state', 'onetime.consumed'));
+  mkdirSync(join(dir, 'state', 'onetime.consumed'));
+  d.child.kill('SIGHUP');
+  const failed = await d.event('reload-failed');
+  assert.match(JSON.stringify(failed.issues), /record of used one-time sequences/);
+  const check = await l.knockctl(l.server.ns, 'check-config', '-c', cfg);
+  assert.equal(check.code, 2);
+  assert.match(check.stderr, /doors\.renamed\.one_time_sequences: cannot read the record of used one-time sequences/);
 });

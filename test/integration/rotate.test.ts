@@ -1,10 +1,11 @@
 /**
- * Rotating (time-based) sequences end to end: `knockctl knock --door NAME --secret FILE` derives the
- * current sequence; a sequence from two steps ago (a sniffed, stale one) opens nothing.
+ * Rotating (time-based) sequences end to end: `knockctl knock --door NAME` derives the current
+ * sequence from a client.yaml stanza (host, the secret, the door's parameters), never from the
+ * server's config; a sequence from two steps ago (a sniffed, stale one) opens nothing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, KNOCKCTL, skipReason, sleep, type Host } from './support/lab';
 import { scratch, startDaemon, writeConfig } from './support/daemon';
@@ -38,9 +39,14 @@ doors:
   await l.exec(mallory.ns, '/usr/bin/knock', '-d', '20', l.server.ip4, ...stale.map((s) => `${s.port}:${s.proto}`));
   await sleep(400);
   assert.equal(d.count('grant'), 0, 'a sequence from two steps ago is useless');
-  const r = await l.exec(alice.ns, process.execPath, KNOCKCTL, 'knock', '-v', '--door', 'rot', '--secret', join(dir, 'rot.secret'), '-c', cfg, l.server.ip4);
+  // The client's own files: its copy of the secret and a stanza; the server's config is not used.
+  const home = join(dir, 'client');
+  mkdirSync(home, { mode: 0o700 });
+  writeFileSync(join(home, 'rot.secret'), `base64:${secret.toString('base64')}\n`, { mode: 0o600 });
+  writeFileSync(join(home, 'client.yaml'), `rot:\n  host: ${l.server.ip4}\n  rotate: { secret_file: ${home}/rot.secret, length: 3, step: 10s, ports: "20000-20999", protocols: [tcp, udp] }\n`);
+  const r = await l.exec(alice.ns, process.execPath, KNOCKCTL, 'knock', '-v', '--door', 'rot', '-c', join(home, 'client.yaml'));
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^door rot: \d+:(tcp|udp) \d+:(tcp|udp) \d+:(tcp|udp)/);
+  assert.match(r.stdout, new RegExp(`^door rot: \\d+:(tcp|udp) \\d+:(tcp|udp) \\d+:(tcp|udp) to ${l.server.ip4.replace(/\./g, '\\.')}`));
   await d.event('grant', (x) => x.src === alice.ip4);
   assert.equal(await l.connects(alice, l.server.ip4, 22), true);
   assert.equal(await l.connects(mallory, l.server.ip4, 22), false);

@@ -48,10 +48,10 @@ test('man page example 1: openSSH grants 22/tcp, closeSSH revokes it', () => {
   const [open, close] = config.doors;
   assert.equal(open?.name, 'openSSH');
   assert.equal(open?.action, 'grant');
-  assert.deepEqual(open?.open, [{ port: 22, proto: 'tcp' }]);
+  assert.deepEqual(open?.open, [{ kind: 'local', port: 22, proto: 'tcp' }]);
   assert.equal(open?.kind === 'knock' && open.seqTimeoutSec, 10);
   assert.equal(close?.action, 'revoke');
-  assert.deepEqual(close?.open, [{ port: 22, proto: 'tcp' }]);
+  assert.deepEqual(close?.open, [{ kind: 'local', port: 22, proto: 'tcp' }]);
   assert.equal(config.base.policy, 'guard');
 });
 

@@ -7,7 +7,7 @@ import {
 
 test('durations: seconds and units', () => {
   const cases: [number | string, number | undefined][] = [
-    [30, 30], ['30', 30], ['30s', 30], ['5m', 300], ['2h', 7200], ['1d', 86400], [' 10s ', 10],
+    [30, 30], ['30', 30], ['30s', 30], ['5m', 300], ['2h', 7200], ['1d', 86400], ['1h30m', 5400], [' 10s ', undefined],
     ['5x', undefined], ['-1', undefined], [1.5, undefined], ['', undefined], ['1.5m', undefined], [-3, undefined],
   ];
   for (const [input, want] of cases) assert.equal(parseDuration(input), want, `parseDuration(${JSON.stringify(input)})`);

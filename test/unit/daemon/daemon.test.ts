@@ -38,7 +38,6 @@ function setup(text = CFG) {
       if (p.startsWith('/nonexistent/')) throw new Error(`cannot read ${p}: ENOENT`);
       return new Uint8Array();
     },
-    readConsumed: async () => undefined,
     spaIdentity: IDENTITY,
   };
   const timers: number[] = [];
@@ -180,4 +179,22 @@ test('reload: a config whose files cannot be read is refused and the old one kee
   await s.d.flush();
   assert.equal(s.d.stats.grants, 1, 'the old doors still work');
   await s.d.stop();
+});
+
+test('log_level debug: each knock that does nothing is logged with its reason (knock-ignored), rate-limited; not at info', async () => {
+  for (const level of ['debug', 'info']) {
+    const s = setup(`log_level: ${level}\n${CFG}`);
+    await s.d.start(s.cfg);
+    s.capture.deliver(ipv4Packet('198.51.100.7', HOST, 'udp', 8000)); // not the first knock
+    s.capture.deliver(ipv4Packet('198.51.100.7', '203.0.113.9', 'tcp', 7000)); // another host's address
+    for (let i = 0; i < 500; i++) s.capture.deliver(ipv4Packet('198.51.100.8', HOST, 'udp', 8000));
+    await s.d.flush();
+    const ignored = s.lines.filter((l) => l.event === 'knock-ignored');
+    if (level === 'info') assert.equal(ignored.length, 0);
+    else {
+      assert.deepEqual(ignored.slice(0, 2).map((l) => [l.door, l.src, l.reason, l.level]), [['ssh', '198.51.100.7', 'not-first', 'debug'], ['ssh', '198.51.100.7', 'target', 'debug']]);
+      assert.ok(ignored.length < 100, `rate-limited (${ignored.length} of 502)`);
+    }
+    await s.d.stop();
+  }
 });

@@ -28,7 +28,7 @@ export function door(name: string, seq: readonly string[], extra: DoorExtra = {}
     name, kind: 'knock', mode: 'daemon', action: 'grant',
     sequence: { type: 'static', steps: steps(seq) },
     seqTimeoutSec: 10, tcpFlags: { set: 0x02, unset: 0x10 },
-    open: [{ port: 22, proto: 'tcp' }], timeoutSec: 30, hooks: { cmdTimeoutSec: 10 },
+    open: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 30, hooks: { cmdTimeoutSec: 10 },
     ...(from ? { from: cidrs(from) } : {}),
     ...(target ? { target: cidrs(target) } : {}),
     ...rest,
@@ -63,5 +63,6 @@ export function show(o: KnockOutcome): string {
     case 'stage': return `stage ${o.door} ${o.src} ${o.stage}/${o.of}`;
     case 'success': return `success ${o.door} ${o.src} ${o.action} ${o.sequence.map((s) => `${s.port}:${s.proto}`).join(',')}`;
     case 'reset': return `reset ${o.door} ${o.src} ${o.reason} at ${o.stage}`;
+    case 'ignored': return `ignored ${o.door ?? '-'} ${o.src} ${o.reason} ${o.detail}`;
   }
 }

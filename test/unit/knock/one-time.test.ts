@@ -23,8 +23,8 @@ test('parseOneTimeSequences: commas or spaces, default tcp, comments and used li
 });
 
 const BAD: { label: string; text: string; issues: { line: number; message: RegExp }[]; valid: number }[] = [
-  { label: 'a port out of range', text: '1000,70000:tcp\n2000,3000', issues: [{ line: 1, message: /"70000:tcp" is not a port 1-65535/ }], valid: 1 },
-  { label: 'an unknown protocol', text: '\n\n1000:icmp 2000', issues: [{ line: 3, message: /"1000:icmp" is not of the form PORT\[:PROTO\]/ }], valid: 0 },
+  { label: 'a port out of range', text: '1000,70000:tcp\n2000,3000', issues: [{ line: 1, message: /^knock 2 is not PORT\[:PROTO\] with PORT 1-65535/ }], valid: 1 },
+  { label: 'an unknown protocol', text: '\n\n1000:icmp 2000', issues: [{ line: 3, message: /^knock 1 is not PORT\[:PROTO\]/ }], valid: 0 },
   { label: 'the same sequence twice (also when spelled differently)', text: '1000,2000:udp\n1000:tcp 2000:udp', issues: [{ line: 2, message: /same sequence as line 1/ }], valid: 1 },
 ];
 for (const c of BAD) {
@@ -36,16 +36,20 @@ for (const c of BAD) {
       assert.match(r.issues[i]?.message ?? '', want.message);
     });
     assert.equal(r.sequences.length, c.valid);
+    // The file is secret: no message quotes what it holds.
+    for (const i of r.issues) assert.doesNotMatch(i.message, /70000|1000|icmp|2000/);
   });
 }
 
-test('consumed records: one hex line per use, keyed by door and sequence; torn lines skipped', () => {
+test('consumed records: one hex line per use, keyed by the sequence alone (not the door); torn lines skipped', () => {
   const seq = steps(['2222:udp', '3333']);
-  const rec = formatConsumed('ssh', seq);
+  const rec = formatConsumed(seq);
   assert.match(rec, /^[0-9a-f]{64}\n$/);
-  assert.notEqual(consumedKey('ssh', seq), consumedKey('web', seq));
-  assert.notEqual(consumedKey('ssh', seq), consumedKey('ssh', steps(['2222:udp', '3333:udp'])));
-  const other = formatConsumed('ssh', steps(['1', '2']));
+  assert.equal(consumedKey(seq), consumedKey(steps(['2222:udp', '3333:tcp'])), 'spelling does not matter');
+  assert.notEqual(consumedKey(seq), consumedKey(steps(['2222:udp', '3333:udp'])));
+  // A renamed door reads the same record and finds its used sequence used.
+  assert.equal(new OneTimeSource('renamed', [{ line: 1, steps: seq }], parseConsumed(rec).keys).remaining, 0);
+  const other = formatConsumed(steps(['1', '2']));
   const r = parseConsumed(rec + other + other.slice(0, 20));
   assert.deepEqual([...r.keys].sort(), [rec.trim(), other.trim()].sort());
   assert.equal(r.skipped, 1);
@@ -68,7 +72,7 @@ test('one-time door: each sequence is valid once, also across a restart', () => 
   assert.deepEqual(knockSeq(e, first, 100), []);
   assert.deepEqual(knockSeq(e, ['5555', '6666:udp', '7777'], 200).at(-1), `success ssh ${SRC} grant 5555:tcp,6666:udp,7777:tcp`);
   // The daemon appended these records; after a restart they are read back.
-  const stored = formatConsumed('ssh', steps(first)) + formatConsumed('ssh', steps(['5555', '6666:udp', '7777']));
+  const stored = formatConsumed(steps(first)) + formatConsumed(steps(['5555', '6666:udp', '7777']));
   const again = new OneTimeSource('ssh', sequences, parseConsumed(stored).keys);
   assert.equal(again.remaining, 1);
   const e2 = new KnockEngine([otDoor], { maxSources: 10, isLocal, sources: new Map([['ssh', again]]) });
@@ -79,7 +83,7 @@ test('one-time door: each sequence is valid once, also across a restart', () => 
 
 test('one-time door: a knock of a used line breaks an attempt at another line', () => {
   const { sequences } = parseOneTimeSequences(FILE);
-  const key = consumedKey('ssh', sequences[0]!.steps);
+  const key = consumedKey(sequences[0]!.steps);
   const e = new KnockEngine([otDoor], { maxSources: 10, isLocal, sources: new Map([['ssh', new OneTimeSource('ssh', sequences, new Set([key]))]]) });
   assert.deepEqual(knockSeq(e, ['5555', '3333'], 0), [`stage ssh ${SRC} 1/3`, `reset ssh ${SRC} wrong-knock at 1`]);
 });

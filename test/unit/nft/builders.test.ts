@@ -55,9 +55,9 @@ test('guard policy: accept policy, no accept-all rules, drops only the doors\' o
 
 test('grant batch refreshes: add, delete, add-with-timeout per element, deduplicated, prefix grants in the net sets', () => {
   const b = buildGrantBatch('kt', [
-    { door: 'ssh', family: 4, addr: '10.0.0.2', ports: [{ port: 22, proto: 'tcp' }], timeoutSec: 30 },
-    { door: 'ssh', family: 4, addr: '10.0.0.2', ports: [{ port: 22, proto: 'tcp' }], timeoutSec: 60 },
-    { door: 'spa', family: 6, addr: '2001:db8::77/64', ports: [{ port: 443, proto: 'tcp' }], timeoutSec: 10 },
+    { door: 'ssh', family: 4, addr: '10.0.0.2', services: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 30 },
+    { door: 'ssh', family: 4, addr: '10.0.0.2', services: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 60 },
+    { door: 'spa', family: 6, addr: '2001:db8::77/64', services: [{ kind: 'local', port: 443, proto: 'tcp' }], timeoutSec: 10 },
   ]);
   assert.deepEqual(verbs(b), ['add element', 'delete element', 'add element', 'add element', 'delete element', 'add element']);
   const els = (b.nftables as Cmd[]).map((c) => Object.values(c)[0]!.element as { name: string; elem: unknown[] });
@@ -66,7 +66,7 @@ test('grant batch refreshes: add, delete, add-with-timeout per element, deduplic
   assert.deepEqual(els[2]!.elem, [{ elem: { val: { concat: ['10.0.0.2', 'tcp', 22] }, timeout: 60, comment: 'ssh' } }]);
   assert.equal(els[5]!.name, 'allowednet6');
   assert.deepEqual(els[5]!.elem, [{ elem: { val: { concat: [{ prefix: { addr: '2001:db8::', len: 64 } }, 'tcp', 443] }, timeout: 10, comment: 'spa' } }]);
-  assert.throws(() => buildGrantBatch('kt', [{ door: 'x', family: 4, addr: '10.0.0.2', ports: [{ port: 22, proto: 'tcp' }], timeoutSec: 0 }]), RangeError);
+  assert.throws(() => buildGrantBatch('kt', [{ door: 'x', family: 4, addr: '10.0.0.2', services: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 0 }]), RangeError);
 });
 
 test('revoke batch: add then delete (idempotent); without ports it revokes what the kernel holds for that address', () => {

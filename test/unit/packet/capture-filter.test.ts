@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { buildCaptureFilter, captureSpecFromConfig, MATCH_NOTHING, type CaptureConfigView } from '../../../src/packet';
 import type { Config, Door, KnockDoor, SpaDoor } from '../../../src/config/types';
 
-const common = { open: [{ port: 22, proto: 'tcp' as const }], timeoutSec: 30, action: 'grant' as const, hooks: { cmdTimeoutSec: 5 } };
+const common = { open: [{ kind: 'local' as const, port: 22, proto: 'tcp' as const }], timeoutSec: 30, action: 'grant' as const, hooks: { cmdTimeoutSec: 5 } };
 
 function knock(name: string, steps: string[], mode: 'daemon' | 'kernel' = 'daemon'): KnockDoor {
   return {

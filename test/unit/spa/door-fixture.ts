@@ -1,6 +1,6 @@
 /** Builds SpaDoor values for tests, in the config file's words. */
 import type { SpaClient, SpaDoor } from '../../../src/config';
-import { parseCidr, parsePortSpec, type PortSpec } from '../../../src/core';
+import { parseCidr, parsePortSpec, parseService, type PortSpec, type Service } from '../../../src/core';
 import { generateIdentity, type SpaIdentity } from '../../../src/spa';
 
 /** A fixed server identity for tests, and a second one (another server sharing the config). */
@@ -34,13 +34,22 @@ export function ports(list: readonly string[]): PortSpec[] {
   });
 }
 
+/** Door and client `open` lists: any Service form. */
+export function services(list: readonly string[]): Service[] {
+  return list.map((s) => {
+    const p = parseService(s);
+    if (!p.ok) throw new Error(s);
+    return p.value;
+  });
+}
+
 export function makeClient(c: ClientText): SpaClient {
   const text = (c.key ?? c.public_key) as string;
   return {
     name: c.name,
     type: c.key !== undefined ? 'aead' : 'ed25519',
     key: new Uint8Array(Buffer.from(text.slice(text.indexOf(':') + 1), 'base64')),
-    ...(c.open ? { open: ports(c.open) } : {}),
+    ...(c.open ? { open: services(c.open) } : {}),
   };
 }
 
@@ -48,7 +57,7 @@ export function makeDoor(d: DoorText, clients: readonly ClientText[]): SpaDoor {
   return {
     kind: 'spa',
     name: d.name ?? 'ssh-spa',
-    open: ports(d.open),
+    open: services(d.open),
     timeoutSec: d.timeout ?? 30,
     action: 'grant',
     hooks: { cmdTimeoutSec: 10 },

@@ -51,7 +51,7 @@ test('a good aead datagram grants the requested service to the source', () => {
   const r = run(packet());
   assert.ok(r.ok);
   assert.equal(r.value.client, 'alice');
-  assert.deepEqual(r.value.grant, { door: 'ssh-spa', family: 4, addr: SRC, ports: [{ port: 22, proto: 'tcp' }], timeoutSec: 30 });
+  assert.deepEqual(r.value.grant, { door: 'ssh-spa', family: 4, addr: SRC, services: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 30 });
   assert.equal(r.value.append.length, 41);
 });
 
@@ -60,7 +60,29 @@ test('a good Ed25519 datagram grants; its own open list is the limit', () => {
   assert.equal(reason(run(packet({ key: BOB, access: ['443/tcp'] }))), 'access-denied');
   const all = run(packet({ key: BOB, access: [] }));
   assert.ok(all.ok);
-  assert.deepEqual(all.value.grant.ports, [{ port: 22, proto: 'tcp' }]);
+  assert.deepEqual(all.value.grant.services, [{ kind: 'local', port: 22, proto: 'tcp' }]);
+});
+
+test('no access request: everything the client may open, forwarded services and port forwards included', () => {
+  const router = (clientOpen?: string[]): SpaDoor => makeDoor({ open: ['22/tcp', '192.168.1.10:22/tcp', '2222/tcp=>[2001:db8::10]:22'], timeout: 30, window: 60 }, [
+    { name: 'alice', ...(serverEntryOf(ALICE) as { key: string }), ...(clientOpen ? { open: clientOpen } : {}) },
+  ]);
+  const all = run(packet({ access: [] }), { door: router() });
+  assert.ok(all.ok);
+  assert.deepEqual(all.value.grant.services, [
+    { kind: 'local', port: 22, proto: 'tcp' },
+    { kind: 'forward', family: 4, addr: '192.168.1.10', port: 22, proto: 'tcp' },
+    { kind: 'dnat', port: 2222, proto: 'tcp', family: 6, toAddr: '2001:db8::10', toPort: 22 },
+  ]);
+  const own = run(packet({ access: [] }), { door: router(['192.168.1.10:22/tcp']) });
+  assert.ok(own.ok);
+  assert.deepEqual(own.value.grant.services, [{ kind: 'forward', family: 4, addr: '192.168.1.10', port: 22, proto: 'tcp' }], 'the client entry limits it');
+  const asked = run(packet({ access: ['22/tcp'] }), { door: router(['192.168.1.10:22/tcp']) });
+  assert.equal(reason(asked), 'access-denied', 'this host\'s 22/tcp is not the forwarded 192.168.1.10:22/tcp');
+  // v2 requests name any open entry by its canonical text: a forwarded service and a port forward.
+  const fwd = run(packet({ access: ['192.168.1.10:22/tcp', '2222/tcp=>[2001:db8::10]:22'] }), { door: router() });
+  assert.ok(fwd.ok);
+  assert.deepEqual(fwd.value.grant.services.map((x) => x.kind), ['forward', 'dnat']);
 });
 
 test('every reason the verifier returns is in the exported list', () => {
@@ -224,7 +246,7 @@ test('access is asked for by canonical text; anything outside the client\'s open
   assert.equal(reason(run(packet({ access: ['192.168.1.10:22/tcp'] }))), 'access-denied');
   const both = run(packet({ access: ['22/tcp', '443/tcp'] }));
   assert.ok(both.ok);
-  assert.deepEqual(both.value.grant.ports, [{ port: 22, proto: 'tcp' }, { port: 443, proto: 'tcp' }]);
+  assert.deepEqual(both.value.grant.services, [{ kind: 'local', port: 22, proto: 'tcp' }, { kind: 'local', port: 443, proto: 'tcp' }]);
 });
 
 test('an authentic datagram that is denied still spends its nonce (and says so with the record)', () => {
