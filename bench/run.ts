@@ -13,6 +13,7 @@ import { RunningDaemon, scratch, writeConfig } from '../test/integration/support
 import { buildSpaPacket, formatIdentityFile, generateClientKey, generateIdentity, serverEntryOf } from '../src/spa';
 import { addClientAddrs, bridgeServer, SERVER_IF, flushGrants, floodStep, KNOCKS, latencyRuns, memoryMB, memorySteps, TABLE, type Keeper } from './net';
 import { renderReport, type Results, type KeeperResults } from './report';
+import { spaWireRuns } from './spa-wire';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /**
@@ -210,6 +211,15 @@ async function main(): Promise<void> {
     serviceAlive(lab, 'knockd');
     await stop(kd);
     await lab.down();
+
+    process.stderr.write('SPA rejection over the wire\n');
+    const spaLab = async (): Promise<Lab> => {
+      const l = new Lab(1);
+      labs.push(l);
+      await l.up();
+      return l;
+    };
+    results.spaWire = await spaWireRuns(spaLab, { count: QUICK ? 50_000 : 300_000, seconds: QUICK ? 3 : 6, nodeFlags: DAEMON_NODE_FLAGS });
 
     process.stderr.write('kernel-only door\n');
     lab = await freshLab();

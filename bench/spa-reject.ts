@@ -64,3 +64,41 @@ export function spaRejectCases(rate: Rate): SpaRateResult[] {
   }
   return out;
 }
+
+/** One over-the-wire phase (bench/spa-wire.ts). */
+export interface SpaWireRow {
+  readonly clients: number;
+  readonly kind: 'garbage' | 'forged';
+  readonly sent: number;
+  readonly sendSeconds: number;
+  /** Counted by the daemon (all reasons). */
+  readonly rejected: number;
+  /** The daemon's user + system CPU time during the phase and until its counters settled. */
+  readonly daemonCpuSec: number;
+  readonly reasons: Record<string, number>;
+}
+
+const num = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
+
+/** Markdown for docs/BENCHMARKS.md: the in-process rows are in the rate table above it. */
+export function renderSpaWire(rows: readonly SpaWireRow[] | undefined): string {
+  if (!rows || rows.length === 0) return 'Over the wire: not measured in this run.';
+  const lines = rows.map((r) => {
+    const perCpu = r.daemonCpuSec > 0 ? r.rejected / r.daemonCpuSec : NaN;
+    const reasons = Object.entries(r.reasons).map(([k, v]) => `${k} ${num(v)}`).join(', ');
+    return `| ${num(r.clients)} | ${r.kind} | ${num(r.sent)} in ${r.sendSeconds.toFixed(1)} s (${num(r.sent / r.sendSeconds)}/s) | ${num(r.rejected)} | ${r.daemonCpuSec.toFixed(2)} | **${num(perCpu)}** | ${reasons} |`;
+  });
+  return [
+    'Over the wire (bench/spa-wire.ts): the daemon in a server namespace, one SPA door with N clients; a',
+    'client namespace sends prebuilt datagrams through one Node UDP socket as fast as it can (the sender,',
+    'not the daemon, is the limit here). `garbage`: random bytes of valid lengths. `forged`: valid mac1',
+    '(the sender holds the server identity), unknown client, all from one source, so after the first 8 the',
+    'per-source budget refuses them (`rate-limited`). Rejected and CPU come from the daemon (its counters,',
+    'its utime + stime from /proc, capture and decoding included). Sent minus rejected were lost before',
+    'the daemon counted them (the capture ring or the kernel), not accepted.',
+    '',
+    '| clients | datagrams | sent | rejected (daemon) | daemon CPU s | rejected per daemon CPU-second | reasons |',
+    '| ---: | --- | --- | ---: | ---: | ---: | --- |',
+    ...lines,
+  ].join('\n');
+}

@@ -24,7 +24,7 @@ export interface KeyringEntry {
 export interface SpaKeyring {
   readonly door: SpaDoor;
   readonly identity: SpaIdentity;
-  readonly mac1: KeyObject;
+  readonly mac1: Uint8Array;
   readonly serverKey: KeyObject;
   /** Client id (latin1 string of the 16 bytes) → entry. */
   readonly byId: ReadonlyMap<string, KeyringEntry>;

@@ -71,10 +71,12 @@ export function verifySpa(packet: Uint8Array, ctx: SpaVerifyContext): SpaVerdict
     if (!door.from.some((n) => n.family === s.family && cidrContains(n, s.bytes))) return reject('source-not-allowed');
   }
   if (!mac1Matches(keyring.mac1, packet)) return reject('bad-mac');
+  // Past mac1 the sender knows the server identity (public): the next steps cost, so they are budgeted.
+  // An IPv4 source is its own key (no parse on this path); IPv6 is limited per /64.
+  if (ctx.limiter && !ctx.src.includes(':') && !ctx.limiter.take(ctx.src, ctx.nowMs)) return reject('rate-limited');
   src ??= parseAddr(ctx.src);
   if (!src) return reject('bad-source', ctx.src);
-  // Past mac1 the sender knows the server identity (public): the next steps cost, so they are budgeted.
-  if (ctx.limiter && !ctx.limiter.take(sourceKey(src.family, src.bytes, src.text), ctx.nowMs)) return reject('rate-limited');
+  if (ctx.limiter && src.family === 6 && !ctx.limiter.take(sourceKey(6, src.bytes, src.text), ctx.nowMs)) return reject('rate-limited');
   const eph = packet.subarray(0, EPH_LEN);
   const shared = x25519(keyring.serverKey, eph);
   if (!shared || shared.every((b) => b === 0)) return reject('bad-auth', 'low-order ephemeral key');

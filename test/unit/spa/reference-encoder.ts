@@ -91,5 +91,5 @@ export function referenceEncode(v: VectorInput): Buffer {
   const C = Buffer.concat([c.update(Buffer.concat([I, B, A])), c.final(), c.getAuthTag()]);
   const head = Buffer.concat([E, C]);
   const kMac1 = hkdf(S, Buffer.alloc(0), Buffer.concat([Buffer.from('nftknock-spa v2 mac1'), D]), 32);
-  return Buffer.concat([head, crypto.createHmac('sha256', kMac1).update(head).digest().subarray(0, 16)]);
+  return Buffer.concat([head, crypto.createHash('sha256').update(Buffer.concat([kMac1, head])).digest().subarray(0, 16)]);
 }
