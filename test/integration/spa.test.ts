@@ -5,7 +5,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { upLab, Lab, KNOCKCTL, skipReason, sleep, waitForLine, type ExecResult, type Host } from './support/lab';
 import { scratch, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
@@ -279,4 +279,29 @@ test('require_address: a datagram without the sender\'s address is refused; -a w
   const bad = await spa(l, alice, k.file, '-R', `http://${l.server.ip4}:8081/`);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /cannot fetch http:\/\/.*:8081\/: ECONNREFUSED/);
+});
+
+test('an Ed25519 client with its own key appends `knockctl identity` to its key file; --time-offset moves its clock', { skip }, async (t) => {
+  const l = await lab(t, 1);
+  const bob = l.clients[0]!;
+  const dir = scratch();
+  const key = join(dir, 'bob.key');
+  const made = await l.exec(bob.ns, process.execPath, KNOCKCTL, 'keygen', '--ed25519', '-n', 'bob', '-o', key);
+  assert.equal(made.code, 0, made.stderr);
+  const entry = /bob: (\{ public_key: "[^"]+" \})/.exec(made.stdout)?.[1];
+  assert.ok(entry, made.stdout);
+  const cfg = spaConfig(dir, `{ bob: ${entry} }`);
+  await l.service(22);
+  const d = await startDaemon(l, cfg);
+  const noTarget = await spa(l, bob, key);
+  assert.equal(noTarget.code, 2);
+  assert.match(noTarget.stderr, /does not say which server and door it is for: append the lines 'knockctl identity/);
+  const id = await l.knockctl(l.server.ns, 'identity', '-c', cfg, '--door', 'ssh-spa');
+  assert.equal(id.code, 0, id.stderr);
+  appendFileSync(key, id.stdout);
+  assert.equal((await spa(l, bob, key, '--time-offset', '+10m')).code, 0);
+  assert.equal((await d.event('spa-reject', (x) => x.src === bob.ip4)).reason, 'future', 'a clock 10 minutes ahead');
+  assert.equal((await spa(l, bob, key)).code, 0);
+  await d.event('grant', (x) => x.src === bob.ip4 && x.client === 'bob');
+  assert.equal(await l.connects(bob, l.server.ip4, 22), true);
 });
