@@ -2,6 +2,8 @@
 import type { RateResult } from './inproc';
 import { median, type FloodStep, type LatencyRuns, type MemoryStep } from './net';
 import { renderSpaWire, type SpaWireRow } from './spa-reject';
+import type { FwknopResults } from './fwknop';
+import { renderFwknop } from './fwknop-report';
 
 export interface KeeperResults {
   readonly knock: LatencyRuns;
@@ -22,6 +24,7 @@ export interface Results {
   ours: KeeperResults;
   knockd: KeeperResults;
   kernel: KeeperResults | string;
+  fwknop?: FwknopResults;
 }
 
 const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
@@ -201,6 +204,7 @@ ${rateTable(r.inproc.engine)}
 Heap growth as in section 4. The eviction case ends with 100,000 partial attempts held in the
 table's typed-array slots.
 
+${r.fwknop ? renderFwknop(r.fwknop) : ''}
 ## Where knockd is better, and why
 
 - **Idle memory.** knockd is a small C program (${f(r.knockd.idleRssMB, 1)} MB RSS idle here, against

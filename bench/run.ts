@@ -14,6 +14,7 @@ import { buildSpaPacket, formatIdentityFile, generateClientKey, generateIdentity
 import { addClientAddrs, bridgeServer, SERVER_IF, flushGrants, floodStep, KNOCKS, latencyRuns, memoryMB, memorySteps, TABLE, type Keeper } from './net';
 import { renderReport, type Results, type KeeperResults } from './report';
 import { spaWireRuns } from './spa-wire';
+import { fwknopNet, type FwknopRate } from './fwknop';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /**
@@ -25,6 +26,9 @@ export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2'];
 const P = QUICK
   ? { lat: 8, legit: 5, rates: [10000, 0], modes: ['knock'] as const, floodSec: 4, mem: [10000, 50000], memPps: 50000, settle: 1500, inprocSec: 0.5, nftRuns: 20 }
   : { lat: 30, legit: 20, rates: [10000, 50000, 100000, 0], modes: ['ports', 'knock'] as const, floodSec: 7, mem: [10000, 100000, 1000000], memPps: 100000, settle: 3000, inprocSec: 2, nftRuns: 60 };
+
+/** Section 6 (bench/fwknop.ts): nftknock's fwknop-format door beside fwknopd. */
+const FW = QUICK ? { lat: 5, legit: 5, rates: [1000, 0], floodSec: 4 } : { lat: 15, legit: 10, rates: [500, 1000, 2000, 5000, 20000, 0], floodSec: 6 };
 
 const sh = (cmd: string, ...args: string[]): string => {
   try {
@@ -225,6 +229,11 @@ async function main(): Promise<void> {
     lab = await freshLab();
     results.kernel = await kernelDoor(lab, sender, dir, key);
     serviceAlive(lab, 'kernel-door');
+    await lab.down();
+
+    process.stderr.write('fwknop format: nftknock and fwknopd\n');
+    const fwInproc = JSON.parse(execFileSync('taskset', ['-c', cpu, process.execPath, resolve(REPO, 'dist/bench/fwknop.js'), 'inproc', String(P.inprocSec)], { encoding: 'utf8', timeout: 120000 })) as FwknopRate[];
+    results.fwknop = { params: { ...FW, inprocSec: P.inprocSec }, inproc: fwInproc, ...(await fwknopNet(freshLab, sender, dir, FW)), fwknopdVersion: sh('dpkg-query', '-W', '-f=${Version}', 'fwknop-server') };
   } finally {
     await cleanup();
   }

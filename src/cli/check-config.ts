@@ -20,7 +20,12 @@ export async function inspectConfigFile(file: string): Promise<{ config?: Config
   if (cfg) {
     try {
       // isLocal only shapes how knocks are matched, not what is accepted: any answer will do here.
-      const rt = await checkRuntime(cfg, new FsRuntimeFiles(file), new FsStateStore(cfg.stateDir), () => true);
+      const files = new FsRuntimeFiles(file);
+      const rt = await checkRuntime(cfg, files, new FsStateStore(cfg.stateDir), () => true);
+      // The daemon creates state_dir at start (a reload keeps the old one): checked here, not in checkRuntime.
+      // Without root only a permission problem is expected (the daemon runs as root): a warning then.
+      const sd = files.stateDirProblem(cfg.stateDir);
+      if (sd) (sd.denied && process.getuid?.() !== 0 ? rt.warnings : rt.issues).push({ path: 'state_dir', message: sd.message });
       const withLine = (i: ConfigIssue): ConfigIssue => {
         const line = i.line ?? r.lineOf(i.path);
         return line === undefined ? i : { ...i, line };
@@ -36,6 +41,20 @@ export async function inspectConfigFile(file: string): Promise<{ config?: Config
   issues.sort(byLine);
   warnings.sort(byLine);
   return { ...(issues.length === 0 && r.config ? { config: r.config } : {}), issues, warnings };
+}
+
+/** `issues` of the config file `file` with their lines filled in (for the daemon's own refusals). */
+export function withLines(issues: readonly ConfigIssue[], file: string): ConfigIssue[] {
+  let lineOf: (path: string) => number | undefined = () => undefined;
+  try {
+    lineOf = inspectConfigText(readConfigText(file)).lineOf;
+  } catch {
+    // The file changed or went away: report without lines.
+  }
+  return issues.map((i) => {
+    const line = i.line ?? lineOf(i.path);
+    return line === undefined ? i : { ...i, line };
+  });
 }
 
 export async function checkConfig(opts: { config?: string }): Promise<number> {

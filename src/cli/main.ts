@@ -15,6 +15,7 @@ import { keygenCommand } from './keygen';
 import { identityCommand } from './identity';
 import { knockCommand } from './knock';
 import { importKnockdCommand } from './import-knockd';
+import { importFwknopCommand } from './import-fwknop';
 
 const program = new Command();
 const debug = (): boolean => Boolean(program.opts().debug);
@@ -205,6 +206,23 @@ revoke doors; anything else is kept as a hook and listed in a warning.
 Example:
   knockctl import-knockd /etc/knockd.conf -o /etc/knockctl/config.yaml && knockctl check-config`)
   .action((file: string, o) => run(() => importKnockdCommand(file, o))());
+
+program
+  .command('import-fwknop')
+  .description('translate fwknopd\'s access.conf (and fwknopd.conf) into a knockctl config: fwknop clients and keys keep working')
+  .argument('<access.conf>', 'fwknopd\'s access.conf')
+  .option('--fwknopd-conf <file>', 'fwknopd.conf, for the interface, the SPA port and MAX_SPA_PACKET_AGE')
+  .option('--open <list>', 'services for stanzas without OPEN_PORTS, e.g. 22/tcp,443/tcp')
+  .option('-o, --out <file>', 'write the config here (mode 0600) instead of printing it')
+  .option('-f, --force', 'overwrite --out')
+  .addHelpText('after', `
+One spa.format: fwknop door; each access.conf stanza becomes a client with its keys, SOURCE,
+OPEN_PORTS, timeouts and REQUIRE_* settings. What does not carry over (GnuPG, CMD_EXEC, NAT, ...) is
+a warning with its line number.
+
+Example:
+  knockctl import-fwknop /etc/fwknop/access.conf --fwknopd-conf /etc/fwknop/fwknopd.conf -o /etc/knockctl/config.yaml`)
+  .action((file: string, o) => run(() => importFwknopCommand(file, o))());
 
 program
   .command('keygen')

@@ -119,7 +119,7 @@ export function formatDaemon(v: DaemonView, now: number, p: Paint = PLAIN): stri
 function describeDoor(d: Door): string {
   const open = d.open.map(formatService).join(', ');
   const what = d.open.length === 0 ? 'runs its command only' : d.action === 'revoke' ? `closes ${open}` : `opens ${open} for ${formatDuration(d.timeoutSec)}`;
-  if (d.kind === 'spa') return `SPA on ${d.spa.port}/udp, ${d.spa.clients.length} client(s); ${what}`;
+  if (d.kind === 'spa') return d.spa.format === 'fwknop' ? `fwknop SPA on ${d.spa.port}/udp, ${d.spa.fwknop?.length ?? 0} stanza(s); ${what}` : `SPA on ${d.spa.port}/udp, ${d.spa.clients.length} client(s); ${what}`;
   const seq = d.sequence.type === 'static' ? `${d.sequence.steps.length} knocks` : `rotating ${d.sequence.length} knocks every ${formatDuration(d.sequence.stepSec)}`;
   return `${d.mode === 'kernel' ? 'kernel' : 'daemon'} door, ${seq} within ${formatDuration(d.seqTimeoutSec)}; ${what}`;
 }

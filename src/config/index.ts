@@ -1,11 +1,10 @@
 /** Config: text → parsed → schema-validated → normalized. No file system here; callers pass text. */
 import { ConfigError, type ConfigIssue } from '../core';
-import type { Config } from './types';
+import type { Config, LoadedConfig } from './types';
 import { parseConfigText } from './parse';
 import { validateConfigData, toIssues, parsePath } from './validate';
 import { normalizeConfig } from './normalize';
 import { collectSecrets, redactIssues } from './redact';
-import type { LoadedConfig } from './types';
 
 export * from './types';
 export { formatPath, parsePath } from './validate';
@@ -31,8 +30,8 @@ const related = (a: string, b: string): boolean => a === b || a.startsWith(`${b}
 
 /**
  * Check a config text completely: parse errors, then every schema problem together with every problem
- * normalization finds elsewhere (a path the schema already faulted is not reported twice). `file` only
- * labels messages. Never throws for bad input.
+ * normalization finds elsewhere (a path the schema already faulted is not reported twice). Never
+ * throws for bad input.
  */
 export function inspectConfigText(text: string): ConfigInspection {
   const parsed = parseConfigText(text);

@@ -9,6 +9,7 @@ import {
 import { normalizeRotateParams } from './rotate-params';
 import type { Config, Door, DoorHooks, KnockDoor, SpaClient, SpaDoor, LogLevel, RotatingSequence, StaticSequence } from './types';
 import { checkSpaClient, checkSpaSettings, type SpaCheckSink } from './spa-checks';
+import { normalizeFwknopClients } from './fwknop-client';
 
 type Raw = Record<string, unknown>;
 type Segs = (string | number)[];
@@ -131,7 +132,10 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
   const ss: Segs = [...segs, 'spa'];
   for (const k of KNOCK_ONLY) if (d[k] !== undefined) ctx.err([...segs, k], 'is for knock doors; an SPA door has no knock sequence');
   const clients: SpaClient[] = [];
-  for (const [cname, rc] of Object.entries((s.clients as Record<string, Raw>) ?? {})) {
+  const fwknop = s.format === 'fwknop'
+    ? normalizeFwknopClients({ err: (p, m) => ctx.err(p, m), warn: (p, m) => ctx.warnings.push({ segs: p, message: m }) }, (s.clients as Record<string, Raw>) ?? {}, ss, common.open)
+    : undefined;
+  for (const [cname, rc] of Object.entries(fwknop ? {} : (s.clients as Record<string, Raw>) ?? {})) {
     const cs: Segs = [...ss, 'clients', cname];
     const text = (rc.key ?? rc.public_key) as string;
     const type = rc.key !== undefined ? 'aead' : 'ed25519';
@@ -164,6 +168,7 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
     ...(s.max_timeout !== undefined ? { maxTimeoutSec: ctx.duration(s.max_timeout, [...ss, 'max_timeout'], common.timeoutSec) } : {}),
     ...(nat?.ipv4 !== undefined ? { natPrefix4: nat.ipv4 } : {}),
     ...(nat?.ipv6 !== undefined ? { natPrefix6: nat.ipv6 } : {}),
+    ...(fwknop ? { format: 'fwknop' as const, fwknop } : {}),
   };
   if (spa.maxTimeoutSec !== undefined && spa.maxTimeoutSec < common.timeoutSec) ctx.err([...ss, 'max_timeout'], `is shorter than the door's timeout (${common.timeoutSec}s)`);
   checkSpaSettings(spa, common.from !== undefined, ss, spaSink(ctx));

@@ -45,5 +45,6 @@ export function checkSpaSettings(spa: SpaSettings, hasFrom: boolean, segs: Segs,
   }
   if (spa.requireAddress && spa.allowAddress) sink.err([...segs, 'require_address'], 'cannot be used with allow_address: require_address means the address must be the source');
   if (spa.allowAddress && !hasFrom) sink.warn([...segs, 'allow_address'], 'a client may open any address on the Internet; set the door\'s from to bound the addresses it may name');
-  if (spa.clients.length === 0) sink.warn([...segs, 'clients'], 'no clients yet: this door opens for nobody (add one with knockctl keygen -c CONFIG --door DOOR)');
+  if (spa.format === 'fwknop' && spa.requireAddress) sink.err([...segs, 'require_address'], 'is for nftknock datagrams; a format: fwknop door sets require_address per client (fwknopd\'s REQUIRE_SOURCE_ADDRESS)');
+  if (spa.clients.length === 0 && !spa.fwknop?.length) sink.warn([...segs, 'clients'], 'no clients yet: this door opens for nobody (add one with knockctl keygen -c CONFIG --door DOOR)');
 }

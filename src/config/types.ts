@@ -1,5 +1,8 @@
 /** The normalized, validated configuration: what the rest of the program works with. */
 import type { Cidr, PortSpec, KnockStep, TcpFlagsFilter, Proto, Service } from '../core';
+import type { FwknopClient } from './fwknop-client';
+
+export type { FwknopClient, FwknopHmacDigest } from './fwknop-client';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -91,6 +94,10 @@ export interface SpaSettings {
   readonly natPrefix4?: number;
   readonly natPrefix6?: number;
   readonly clients: readonly SpaClient[];
+  /** Wire format; absent = nftknock's own. `fwknop`: fwknop 2.x datagrams, stanzas in `fwknop`. */
+  readonly format?: 'nftknock' | 'fwknop';
+  /** The stanzas of a `format: fwknop` door (its `clients`); `clients` is then empty. */
+  readonly fwknop?: readonly FwknopClient[];
 }
 
 export interface SpaDoor extends DoorCommon {

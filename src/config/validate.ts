@@ -168,7 +168,8 @@ function describeErrors(errors: readonly ErrorObject[], data: unknown): { segs: 
     const d = describe(e);
     const segs = segments(e.instancePath, data);
     if (d.extra !== undefined) segs.push(d.extra);
-    if (e.keyword === 'propertyNames') return;
+    // An `if` error only says "must match then"; the branch's own errors explain it.
+    if (e.keyword === 'propertyNames' || e.keyword === 'if') return;
     if (e.params && (e.params as Record<string, unknown>).propertyName !== undefined) {
       segs.push(String((e.params as Record<string, unknown>).propertyName));
       out.push({ segs: segs.slice(0, -1), message: `${JSON.stringify((e.params as Record<string, unknown>).propertyName)} is not ${hintOf(e) ?? 'a valid name'}` });

@@ -9,7 +9,7 @@ import { ConfigError, cidrContains, parseAddr, type Cidr } from '../core';
 import type { Config } from '../config';
 import { decodeFrame, DuplicateFilter } from '../packet';
 import { formatConsumed, type KnockOutcome } from '../knock';
-import { CostLimiter, ReplayCache, verifySpa } from '../spa';
+import { CostLimiter, ReplayCache, verifyDatagram } from '../spa';
 import type { HookRunner } from '../io/hook-runner';
 import { Firewall } from './firewall';
 import { Actions } from './actions';
@@ -208,7 +208,7 @@ export class Daemon {
   private onSpa(ev: KnockEvent, ep: SpaEndpoint): void {
     const door = ep.door;
     const forUs = door.target ? inTargets(door.target, ev.dst) : this.deps.isLocal(ev.dst);
-    const r = forUs ? verifySpa(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring, limiter: this.spaCost }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
+    const r = forUs ? verifyDatagram(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring, limiter: this.spaCost }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
     if (!r.ok) {
       bump(this.stats.spaRejected, r.reason);
       if (this.limited()) this.deps.log.warn({ event: 'spa-reject', door: door.name, src: ev.src, reason: r.reason, detail: r.detail }, `SPA rejected: ${r.reason}`);

@@ -31,7 +31,8 @@ export function runtimeWarnings(cfg: Config, probe: RuntimeProbe): ConfigIssue[]
   }
   if (probe.modeOf) {
     const mode = probe.configFile !== undefined ? probe.modeOf(probe.configFile) : undefined;
-    const secretKeys = cfg.doors.some((d) => d.kind === 'spa' && d.spa.clients.some((c) => c.type !== 'ed25519'));
+    // Shared keys (aead clients, fwknop stanzas) are secrets; Ed25519 public keys are not.
+    const secretKeys = cfg.doors.some((d) => d.kind === 'spa' && (d.spa.clients.some((c) => c.type !== 'ed25519') || (d.spa.fwknop?.length ?? 0) > 0));
     if (mode !== undefined && secretKeys && (mode & 0o077) !== 0) {
       out.push({ path: '', message: `${probe.configFile} holds SPA keys and group or others can read it (mode ${octal(mode)}): run chmod 600 ${probe.configFile}` });
     }

@@ -2,7 +2,8 @@
  * The files and host facts a config names, read for the daemon and for check-config alike (the
  * daemon's RuntimeFiles port): secret and sequence files, interface existence, file modes.
  */
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { readFile } from 'node:fs/promises';
 
 const WHY: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied (run as root?)', EISDIR: 'is a directory', ENOTDIR: 'a part of the path is not a directory' };
@@ -23,6 +24,25 @@ export class FsRuntimeFiles {
   /** /sys/class/net lists every interface of this network namespace, with or without addresses. */
   interfaceExists(name: string): boolean {
     return !name.includes('/') && existsSync(`/sys/class/net/${name}`);
+  }
+
+  /**
+   * Why `state_dir` could not be created or written (the daemon creates it at start), or undefined;
+   * `denied` when only permissions stand in the way (a check run without root).
+   * Under systemd this runs in the unit's sandbox (ExecStartPre), where a read-only path shows as EROFS.
+   */
+  stateDirProblem(dir: string): { message: string; denied: boolean } | undefined {
+    let d = dir;
+    while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+    try {
+      if (!statSync(d).isDirectory()) return { message: `cannot create ${dir}: ${d} is not a directory`, denied: false };
+      accessSync(d, constants.W_OK | constants.X_OK);
+      return undefined;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      const why = code === 'EROFS' ? 'read-only file system (under systemd: add ReadWritePaths= in a drop-in)' : WHY[code] ?? code;
+      return { message: `cannot ${d === dir ? 'write' : 'create'} ${dir}: ${why}`, denied: code === 'EACCES' || code === 'EPERM' };
+    }
   }
 
   modeOf(path: string): number | undefined {

@@ -13,3 +13,5 @@ export {
   type SpaIdentity, generateIdentity, formatIdentityFile, parseIdentityFile, formatServerIdentity, parseServerIdentity, identityFingerprint,
 } from './identity';
 export { parsePublicAddress } from './public-address';
+export { verifyDatagram, type DatagramVerdict } from './dispatch';
+export { FWKNOP_MAX_PACKET_LEN, verifyFwknop, FWKNOP_REJECT_REASONS, type FwknopVerdict } from './fwknop';

@@ -12,6 +12,7 @@
  * replayed with FUZZ_SEED=... FUZZ_ITERATION=... without running those before it.
  */
 import { configTarget, frameTarget, importTarget, spaTarget, type FuzzTarget } from './targets';
+import { fwknopImportTarget, fwknopPlaintextTarget, fwknopVerifyTarget } from './fwknop-targets';
 import { rngOf } from './mutate';
 
 const SLOW_MS = 1000;
@@ -61,7 +62,7 @@ function main(): number {
   const only = process.env.FUZZ_ITERATION !== undefined ? Number(process.env.FUZZ_ITERATION) : undefined;
   const filter = process.env.FUZZ_TARGET ?? '';
   const imp = importTarget();
-  const targets = [frameTarget(), spaTarget(), configTarget(), ...(imp ? [imp] : [])].filter((t) => t.name.includes(filter)) as FuzzTarget<unknown>[];
+  const targets = [frameTarget(), spaTarget(), configTarget(), ...(imp ? [imp] : []), fwknopVerifyTarget(), fwknopPlaintextTarget(), fwknopImportTarget()].filter((t) => t.name.includes(filter)) as FuzzTarget<unknown>[];
   if (!imp) console.log('import-knockd: skipped (src/config/knockd-import.ts is not in this tree)');
   console.log(`fuzz: seed=${seed} (FUZZ_SEED=${seed} to repeat), ${seconds}s over ${targets.length} target(s)`);
   const per = (seconds * 1000) / Math.max(1, targets.length);

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { upLab, KNOCKCTL, skipReason, type Lab, type Host } from './support/lab';
 import { RunningDaemon, scratch, writeConfig } from './support/daemon';
@@ -37,6 +37,12 @@ test('daemon -D logs each ignored knock with its reason; without it, none', { sk
       await knock(l, a, l.server.ip4, '7100'); // a stage line shows the knocks arrived
       await d.event('knock-stage', (x) => x.door === 'web');
       assert.equal(d.count('knock-ignored'), 0, 'nothing at log_level info');
+      // log_level takes effect on reload.
+      writeFileSync(cfg, `log_level: debug\n${readFileSync(cfg, 'utf8')}`);
+      d.child.kill('SIGHUP');
+      await d.event('reload');
+      await knock(l, a, l.server.ip4, '7200');
+      assert.equal((await d.event('knock-ignored', (x) => x.door === 'web')).reason, 'not-first');
     }
     d.child.kill('SIGTERM');
     assert.equal(await d.exited(), 0);

@@ -164,3 +164,36 @@ test('secrets are never echoed: a bad key is absent from every issue, at any che
     assert.match(thrown, /doors\.spa\.spa\.clients\.alice\.key/);
   }
 });
+
+test('fwknop doors: bad key and hmac_key values are redacted; a readable config with their keys warns', async (t) => {
+  const dir = workdir(t);
+  const hmac = Buffer.alloc(48, 5).toString('base64');
+  const bad = `state_dir: ${join(dir, 'state')}\ndoors:\n  fw:\n    open: ["22/tcp"]\n    spa:\n      format: fwknop\n      clients:\n        p: { key: "base64:not*base64*SECRETVALUE", hmac_key: "hmac:SECRETHMACVALUE123" }\n`;
+  const file = write(dir, 'config.yaml', bad);
+  const r = await inspectConfigFile(file);
+  assert.ok(r.issues.length >= 1);
+  const all = JSON.stringify(r);
+  assert.ok(!all.includes('SECRETVALUE') && !all.includes('SECRETHMACVALUE123'), all);
+  const good = bad.replace('base64:not*base64*SECRETVALUE', `base64:${Buffer.alloc(32, 4).toString('base64')}`).replace('hmac:SECRETHMACVALUE123', `base64:${hmac}`);
+  const readable = write(dir, 'good.yaml', good, 0o604);
+  const g = await inspectConfigFile(readable);
+  assert.ok(g.config, JSON.stringify(g.issues));
+  assert.ok(g.warnings.some((w) => /holds SPA keys and group or others can read it \(mode 0604\)/.test(w.message)));
+});
+
+test('a state_dir that cannot be created: check-config and `knockctl daemon` both refuse it (exit 2)', async (t) => {
+  const dir = workdir(t);
+  const blocker = write(dir, 'plainfile', 'x');
+  const text = `state_dir: ${blocker}/state\ndoors:\n  d:\n    sequence: ["7000", "8000"]\n    open: ["22/tcp"]\n`;
+  const file = write(dir, 'config.yaml', text);
+  const r = await inspectConfigFile(file);
+  assert.deepEqual(r.issues.map((i) => [i.line, i.path]), [[1, 'state_dir']]);
+  assert.match(r.issues[0]!.message, /is not a directory/);
+  const { spawnSync } = await import('node:child_process');
+  const main = join(__dirname, '../../../src/cli/main.js');
+  for (const cmd of ['check-config', 'daemon']) {
+    const p = spawnSync(process.execPath, [main, cmd, '-c', file], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(p.status, 2, `${cmd}: ${p.stderr}`);
+    assert.match(p.stderr, /config\.yaml:1: state_dir: cannot create .*is not a directory/);
+  }
+});

@@ -1,7 +1,7 @@
 /**
  * docs/configuration.md documents every key of schemas/config.schema.json, and nothing the schema no
  * longer has. Keys are found by walking `properties`, `additionalProperties` (a `<name>` segment),
- * `oneOf`/`anyOf`/`allOf` branches and `items`, following `$ref`s into `definitions`.
+ * `oneOf`/`anyOf`/`allOf`/`then`/`else` branches and `items`, following `$ref`s into `definitions`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +19,8 @@ interface Schema {
   oneOf?: Schema[];
   anyOf?: Schema[];
   allOf?: Schema[];
+  then?: Schema;
+  else?: Schema;
   items?: Schema;
   definitions?: Record<string, Schema>;
 }
@@ -48,7 +50,7 @@ export function schemaKeys(root: Schema): string[] {
       out.add(p);
       walk(n.additionalProperties, p);
     }
-    for (const b of [...(n.oneOf ?? []), ...(n.anyOf ?? []), ...(n.allOf ?? [])]) walk(b, prefix);
+    for (const b of [...(n.oneOf ?? []), ...(n.anyOf ?? []), ...(n.allOf ?? []), ...(n.then ? [n.then] : []), ...(n.else ? [n.else] : [])]) walk(b, prefix);
     if (n.items) walk(n.items, prefix);
   };
   walk(root, '');
@@ -105,8 +107,9 @@ test('documented defaults match the schema\'s', () => {
       if (i === segs.length) return n;
       const seg = segs[i] as string;
       const next = seg === '<name>' ? (typeof d.additionalProperties === 'object' ? d.additionalProperties : undefined) : d.properties?.[seg];
-      if (next) return find(next, i + 1);
-      for (const b of [...(d.oneOf ?? []), ...(d.anyOf ?? [])]) {
+      const found = next ? find(next, i + 1) : undefined;
+      if (found) return found;
+      for (const b of [...(d.oneOf ?? []), ...(d.anyOf ?? []), ...(d.then ? [d.then] : []), ...(d.else ? [d.else] : [])]) {
         const r = find(b, i);
         if (r) return r;
       }

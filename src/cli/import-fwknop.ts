@@ -1,0 +1,37 @@
+/** `knockctl import-fwknop ACCESS.CONF [--fwknopd-conf FILE]`: fwknopd's config → a knockctl config (stdout or -o FILE). */
+import { readFileSync } from 'node:fs';
+import { ConfigError, UsageError, type PortSpec, parsePortSpec } from '../core';
+import { writeFileAtomicSync } from '../io/atomic-file';
+import { importFwknop } from '../config/fwknop-import';
+
+function read(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }], file);
+  }
+}
+
+function openList(text: string | undefined): PortSpec[] | undefined {
+  if (text === undefined) return undefined;
+  return text.split(',').map((s) => {
+    const r = parsePortSpec(s.trim());
+    if (!r.ok) throw new UsageError(`--open: "${s.trim()}" is not PORT/PROTO (e.g. 22/tcp)`);
+    return r.value;
+  });
+}
+
+export function importFwknopCommand(file: string, opts: { fwknopdConf?: string; open?: string; out?: string; force?: boolean }): number {
+  const defaultOpen = openList(opts.open);
+  const r = importFwknop({
+    accessText: read(file), accessFile: file, nowSec: Math.floor(Date.now() / 1000),
+    ...(opts.fwknopdConf !== undefined ? { fwknopdText: read(opts.fwknopdConf), fwknopdFile: opts.fwknopdConf } : {}),
+    ...(defaultOpen ? { defaultOpen } : {}),
+  });
+  for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (opts.out) {
+    writeFileAtomicSync(opts.out, r.yaml, { mode: 0o600, force: opts.force === true });
+    process.stderr.write(`wrote ${opts.out}; check it with: knockctl check-config -c ${opts.out}\n`);
+  } else process.stdout.write(r.yaml);
+  return 0;
+}
