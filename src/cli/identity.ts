@@ -42,7 +42,14 @@ export function loadOrCreateIdentity(stateDir: string): LoadedIdentity {
   if (have) return have;
   const identity = generateIdentity();
   const file = join(stateDir, IDENTITY_FILE);
-  if (createFileOnce(file, formatIdentityFile(identity))) return { identity, file, created: true };
+  let created: boolean;
+  try {
+    created = createFileOnce(file, formatIdentityFile(identity));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new KnockctlError('ERR_IDENTITY', `cannot create the SPA identity ${file}: ${code ?? (e as Error).message}${code === 'EACCES' ? ' (run as root)' : ''}`);
+  }
+  if (created) return { identity, file, created: true };
   const other = readIdentity(stateDir);
   if (!other) throw new KnockctlError('ERR_IDENTITY', `${file} vanished while it was created`);
   return other;
