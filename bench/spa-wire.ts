@@ -5,7 +5,7 @@
  * the daemon itself: its rejection counters (status file) and its CPU time (/proc), so the rate is
  * rejections per CPU-second of the daemon, capture and decoding included.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { KNOCKCTL, type Lab, sleep } from '../test/integration/support/lab';
@@ -35,9 +35,11 @@ batch();
 
 interface Status { updatedAt: string; stats: { spaRejected: Record<string, number> } }
 
+/** The daemon's status file (`status*.json`; this state_dir has one daemon). */
 function readStatus(stateDir: string): Status | undefined {
   try {
-    return JSON.parse(readFileSync(join(stateDir, 'status.json'), 'utf8')) as Status;
+    const name = readdirSync(stateDir).find((f) => /^status.*\.json$/.test(f));
+    return name ? (JSON.parse(readFileSync(join(stateDir, name), 'utf8')) as Status) : undefined;
   } catch {
     return undefined;
   }
