@@ -16,9 +16,9 @@ all: build
 # also provides the libpcap.so that cap opens for immediate mode) and what `npm ci` needs to build
 # cap's native addon. Test and bench: knockd (its client, and the daemon the bench compares against),
 # tcpdump, gcc for the bench's packet sender; fwknop-client (integration tests send with the real client) and
-# fwknop-server (the bench compares against fwknopd).
+# fwknop-server (the bench compares against fwknopd); sshd/ssh/sudo for the anti-lockout test.
 RUNTIME_PKGS := nftables libpcap-dev iproute2 python3 make g++
-TEST_PKGS    := knockd tcpdump gcc fwknop-client fwknop-server
+TEST_PKGS    := knockd tcpdump gcc fwknop-client fwknop-server openssh-server openssh-client sudo
 define apt_missing
 	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -10,6 +10,7 @@ import { checkRuntime } from '../daemon';
 import { FsRuntimeFiles } from '../io/runtime-files';
 import { FsStateStore } from '../io/state-store';
 import { configPath, readConfigText } from './context';
+import { detectSshSession, enforceLints } from './lockout';
 
 /** Every issue and warning of the config file `file`, and the config when it has no issue. */
 export async function inspectConfigFile(file: string): Promise<{ config?: Config; issues: ConfigIssue[]; warnings: ConfigIssue[] }> {
@@ -57,11 +58,12 @@ export function withLines(issues: readonly ConfigIssue[], file: string): ConfigI
   });
 }
 
-export async function checkConfig(opts: { config?: string }): Promise<number> {
+export async function checkConfig(opts: { config?: string; allowLockout?: boolean }): Promise<number> {
   const file = configPath(opts.config);
   const { config: cfg, issues, warnings } = await inspectConfigFile(file);
   for (const w of warnings) process.stderr.write(`warning: ${file}${w.line ? `:${w.line}` : ''}: ${w.path ? `${w.path}: ` : ''}${w.message}\n`);
   if (!cfg) throw new ConfigError(issues, file);
+  enforceLints(cfg, file, detectSshSession(), opts.allowLockout ? 'allow' : 'refuse');
   const knock = cfg.doors.filter((d) => d.kind === 'knock').length;
   const spa = cfg.doors.length - knock;
   const longest = Math.max(0, ...cfg.doors.map((d) => d.timeoutSec));

@@ -1,8 +1,9 @@
 /** The composition root's helpers: where the config file is, reading it, building real adapters. */
 import { readFileSync } from 'node:fs';
-import { ConfigError, UsageError, parseAddr, parsePortSpec, type PortSpec } from '../core';
+import { UsageError, parseAddr, parsePortSpec, type PortSpec } from '../core';
 import { loadConfigText, type LoadedConfig } from '../config';
 import { NftProcess } from '../io/nft-runner';
+import { fileError } from './system-errors';
 import { Firewall } from '../daemon';
 
 export const DEFAULT_CONFIG = '/etc/knockctl/config.yaml';
@@ -11,18 +12,16 @@ export function configPath(opt: string | undefined): string {
   return opt ?? process.env.KNOCKCTL_CONFIG ?? DEFAULT_CONFIG;
 }
 
-/** The config file's text; a file that cannot be read is a ConfigError (exit 2). */
+/** The config file's text: a missing file is a usage error (2), an unreadable one a runtime error (1) that says to run as root. */
 export function readConfigText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
-    throw new ConfigError([{ path: '', message: `cannot read the config file: ${why}` }], file);
+    throw fileError('config file', file, e);
   }
 }
 
-/** Read and validate the config file; every problem becomes a ConfigError (exit 2). */
+/** Read and validate the config file; every problem in it becomes a ConfigError (exit 2). */
 export function readConfig(file: string): LoadedConfig {
   return loadConfigText(readConfigText(file), file);
 }
@@ -45,21 +44,4 @@ export function parsePortArgs(list: readonly string[]): PortSpec[] {
     if (!r.ok) throw new UsageError(r.detail ?? `"${s}" is not PORT/PROTO`);
     return r.value;
   });
-}
-
-/** The caller's SSH connection (`SSH_CONNECTION="client cport server sport"`), if any. */
-export function sshCaller(env: NodeJS.ProcessEnv = process.env): { addr: string; port: number } | undefined {
-  const conn = env.SSH_CONNECTION?.trim().split(/\s+/);
-  if (conn && conn.length === 4) {
-    const a = parseAddr((conn[0] as string).replace(/^::ffff:(?=\d+\.)/, ''));
-    const port = Number(conn[3]);
-    if (a && Number.isInteger(port) && port > 0 && port < 65536) return { addr: a.text, port };
-  }
-  const client = env.SSH_CLIENT?.trim().split(/\s+/);
-  if (client && client.length === 3) {
-    const a = parseAddr((client[0] as string).replace(/^::ffff:(?=\d+\.)/, ''));
-    const port = Number(client[2]);
-    if (a && Number.isInteger(port) && port > 0 && port < 65536) return { addr: a.text, port };
-  }
-  return undefined;
 }

@@ -1,6 +1,6 @@
 /** `knockctl daemon`: the composition root of the running daemon (systemd runs exactly this). */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type Clock } from '../core';
 import type { Config } from '../config';
@@ -11,6 +11,7 @@ import { PcapCapture } from '../io/pcap-capture';
 import { LocalAddresses } from '../io/local-addresses';
 import { FsStateStore } from '../io/state-store';
 import { ExecHookRunner } from '../io/hook-runner';
+import { netnsOf, readStatusFile, writeStatusFile } from '../io/status-file';
 import { FsRuntimeFiles } from '../io/runtime-files';
 import { Daemon, Firewall, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
@@ -20,14 +21,9 @@ import { spaIdentityFor } from './identity';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
-export const STATUS_FILE = 'status.json';
-
-/** The status file `knockctl status` reads: pid, start time, counters. Written atomically. */
+/** The status file `knockctl status` reads (io/status-file.ts): pid, start time, counters. */
 function writeStatus(dir: string, stats: DaemonStats, rt: Runtime): void {
-  const body = { pid: process.pid, startedAt: new Date(stats.startedAt).toISOString(), updatedAt: new Date().toISOString(), table: rt.cfg.table, stats };
-  const tmp = join(dir, `.${STATUS_FILE}.tmp`);
-  writeFileSync(tmp, JSON.stringify(body), { mode: 0o644 });
-  renameSync(tmp, join(dir, STATUS_FILE));
+  writeStatusFile(dir, { pid: process.pid, startedAt: new Date(stats.startedAt).toISOString(), updatedAt: new Date().toISOString(), table: rt.cfg.table, netns: netnsOf() ?? '', stats });
 }
 
 /** Tell systemd (Type=notify) that start-up is done; a no-op outside systemd. */
@@ -123,15 +119,10 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   });
 }
 
-/** Read the daemon's status file, if the daemon runs (its pid is alive). */
-export function readDaemonStatus(stateDir: string): { pid: number; startedAt: string; updatedAt: string; stats: DaemonStats } | undefined {
-  try {
-    const s = JSON.parse(readFileSync(join(stateDir, STATUS_FILE), 'utf8')) as { pid: number; startedAt: string; updatedAt: string; stats: DaemonStats };
-    process.kill(s.pid, 0);
-    return s;
-  } catch {
-    return undefined;
-  }
+/** The status of our table's daemon in this network namespace, if it runs. */
+export function readDaemonStatus(stateDir: string, table: string): { pid: number; startedAt: string; updatedAt: string; stats: DaemonStats } | undefined {
+  const s = readStatusFile(stateDir, table);
+  return s ? { pid: s.pid, startedAt: s.startedAt, updatedAt: s.updatedAt, stats: s.stats as DaemonStats } : undefined;
 }
 
 /** Settings read once at start: a reload cannot apply them. */

@@ -1,6 +1,6 @@
 /** `knockctl import-knockd FILE`: translate a knockd.conf into our config (YAML on stdout or -o FILE). */
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../core';
+import { fileError } from './system-errors';
 import { writeFileAtomicSync } from '../io/atomic-file';
 import { importKnockd } from '../config/knockd-import';
 
@@ -9,7 +9,7 @@ export function importKnockdCommand(file: string, opts: { out?: string; force?: 
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError([{ path: '', message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }], file);
+    throw fileError('knockd config', file, e);
   }
   const r = importKnockd(text, file);
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);

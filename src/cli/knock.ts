@@ -11,6 +11,7 @@ import { deriveSequence, parseSecret, stepCounter } from '../knock';
 import { checkKeyFileMode } from '../spa';
 import { sendKnocks } from '../io/knock-sender';
 import { expandHome, readClientStanza } from './client-file';
+import { fileError } from './system-errors';
 
 const HELP = `${KNOCK_USAGE}
        knockctl knock [-d MS] [-4|-6] [-v] --door NAME [-c CLIENT_CONFIG] [--secret FILE] [HOST]
@@ -66,7 +67,7 @@ function readSecretFile(file: string): Uint8Array {
     raw = readFileSync(file);
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw fileError('secret file', file, e);
   }
   const secret = parseSecret(new Uint8Array(raw));
   if (!secret.ok) throw new UsageError(`${file}: ${secret.detail ?? secret.reason}`);

@@ -15,6 +15,7 @@ import { keygenCommand } from './keygen';
 import { identityCommand } from './identity';
 import { knockCommand } from './knock';
 import { importKnockdCommand } from './import-knockd';
+import { ALLOW_LOCKOUT_HELP } from './lockout';
 import { importFwknopCommand } from './import-fwknop';
 
 const program = new Command();
@@ -43,8 +44,9 @@ program
   .command('check-config')
   .description('validate the config; print every problem with its path, or a one-line summary')
   .option('-c, --config <file>', CONFIG_HELP)
+  .option('--allow-lockout', ALLOW_LOCKOUT_HELP)
   .addHelpText('after', '\nExample:\n  knockctl check-config -c /etc/knockctl/config.yaml')
-  .action((o: { config?: string }) => run(() => checkConfig(o))());
+  .action((o: { config?: string; allowLockout?: boolean }) => run(() => checkConfig(o))());
 
 program
   .command('install-ruleset')
@@ -54,8 +56,11 @@ program
   .option('--confirm <duration>', 'restore the previous ruleset unless `knockctl confirm` runs in time (5s to 1h, e.g. 60 or 2m)')
   .option('--no-keep-ssh', 'do not keep the SSH session\'s source address allowed (anti-lockout)')
   .option('--keep-ssh-timeout <duration>', 'how long the anti-lockout grant lasts (e.g. 1h, 90m)', '1h')
+  .option('--allow-lockout', ALLOW_LOCKOUT_HELP)
   .addHelpText('after', `
-When run from an SSH session, your source address keeps access to the SSH port you came in on.
+When run from an SSH session (also through sudo), your source address keeps access to the SSH port
+you came in on, and the install is refused (exit 2) when the config would lock you out: no doors and
+nothing allowed, or nothing that could open your SSH port again. --allow-lockout overrides.
 
 Examples:
   sudo knockctl install-ruleset --dry-run
@@ -197,11 +202,14 @@ program
   .command('import-knockd')
   .description('translate a knockd.conf into a knockctl config (printed, or written with -o)')
   .argument('<file>', 'the knockd.conf to read')
-  .option('-o, --out <file>', 'write the config here (mode 0600) instead of printing it')
+  .option('-o, --out <file>', 'write the config here (whole or not at all, mode 0600) instead of printing it')
   .option('-f, --force', 'overwrite --out')
   .addHelpText('after', `
 Commands knockctl can express natively (iptables/nft allow rules for %IP%) become open/timeout and
 revoke doors; anything else is kept as a hook and listed in a warning.
+
+Write the config with -o, not with '>': the shell empties the file before the import runs, so a
+failed import through '>' leaves an empty config; -o replaces the file only once all of it is written.
 
 Example:
   knockctl import-knockd /etc/knockd.conf -o /etc/knockctl/config.yaml && knockctl check-config`)

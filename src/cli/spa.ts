@@ -12,6 +12,7 @@ import {
 } from '../spa';
 import { fetchText } from '../io/http-text';
 import { writeFileAtomicSync } from '../io/atomic-file';
+import { fileError, resolveError } from './system-errors';
 import { parseDurationArg } from './duration-arg';
 
 export interface SpaOptions {
@@ -42,10 +43,10 @@ export function readKeyFile(file: string): ClientKeyFile {
   try {
     st = statSync(file);
   } catch (e) {
-    throw new UsageError(`cannot read key file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw fileError('key file', file, e);
   }
   const mode = checkKeyFileMode(st.mode, file);
-  if (!mode.ok) throw new KnockctlError('ERR_KEY_FILE_MODE', mode.detail ?? `${file}: group or others may read it; run chmod 600 ${file}`);
+  if (!mode.ok) throw new UsageError(mode.detail ?? `${file}: group or others may read it; run chmod 600 ${file}`);
   const k = parseClientKeyFile(readFileSync(file, 'utf8'));
   if (!k.ok) throw new UsageError(`${file}: ${k.detail ?? 'not a knockctl key file'}`);
   return k.value;
@@ -58,7 +59,7 @@ async function resolveHost(host: string, family?: 4 | 6): Promise<{ address: str
     const r = await lookup(host, family ? { family } : {});
     return { address: r.address, family: r.family === 6 ? 6 : 4 };
   } catch (e) {
-    throw new KnockctlError('ERR_RESOLVE', `cannot resolve ${host}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw resolveError(host, e);
   }
 }
 
@@ -82,7 +83,7 @@ function stanzaFor(target: string, opt: string | undefined): ClientStanza | unde
     text = readFileSync(file, 'utf8');
   } catch (e) {
     if (!explicit && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UsageError(`cannot read client config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw fileError('client config', file, e);
   }
   return loadClientConfigText(text, file).get(target);
 }

@@ -4,6 +4,7 @@ import type { Config, Door } from '../config';
 import { newStats, type DaemonStats } from '../daemon';
 import { configPath, firewallFor, readConfig } from './context';
 import { readDaemonStatus } from './daemon';
+import { rollbackState } from './confirm';
 
 export interface StatusOptions {
   config?: string;
@@ -83,6 +84,24 @@ function isoSeconds(iso: string): string {
   return iso.replace(/\.\d+Z$/, 'Z');
 }
 
+/** Every counter, in the order and with the label the human output uses (by-reason ones sum up). */
+export const COUNTER_ROWS: readonly (readonly [keyof Counters, string, keyof Paint | undefined])[] = [
+  ['packets', 'packets', undefined],
+  ['duplicates', 'duplicates', undefined],
+  ['knocks', 'knocks seen', undefined],
+  ['knock_successes', 'knock successes', undefined],
+  ['knock_resets', 'knock resets', undefined],
+  ['grants', 'grants', undefined],
+  ['revokes', 'revokes', undefined],
+  ['spa_accepted', 'SPA accepted', undefined],
+  ['spa_rejected', 'SPA rejected', 'yellow'],
+  ['evictions', 'evictions', 'yellow'],
+  ['decode_errors', 'decode errors', undefined],
+  ['nft_failures', 'nft failures', 'red'],
+  ['hook_failures', 'hook failures', 'red'],
+  ['internal_errors', 'internal errors', 'red'],
+];
+
 /** The daemon lines: running or not, since when, and its counters. `now` in ms since the epoch. */
 export function formatDaemon(v: DaemonView, now: number, p: Paint = PLAIN): string[] {
   if (!v.running || !v.since) return [`daemon: ${p.red('not running')} (start it: systemctl start knockctl)`];
@@ -93,19 +112,10 @@ export function formatDaemon(v: DaemonView, now: number, p: Paint = PLAIN): stri
   const c = v.counters;
   if (!c) return lines;
   const sum = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + b, 0);
-  const rows: [string, number, string, keyof Paint | undefined][] = [
-    ['knocks seen', c.knocks, '', undefined],
-    ['knock successes', c.knock_successes, '', undefined],
-    ['grants', c.grants, '', undefined],
-    ['revokes', c.revokes, '', undefined],
-    ['SPA accepted', c.spa_accepted, '', undefined],
-    ['SPA rejected', sum(c.spa_rejected), byReason(c.spa_rejected), 'yellow'],
-    ['evictions', c.evictions, '', 'yellow'],
-    ['decode errors', sum(c.decode_errors), byReason(c.decode_errors), undefined],
-    ['nft failures', c.nft_failures, '', 'red'],
-    ['hook failures', c.hook_failures, '', 'red'],
-    ['internal errors', c.internal_errors, '', 'red'],
-  ];
+  const rows: [string, number, string, keyof Paint | undefined][] = COUNTER_ROWS.map(([key, label, warn]) => {
+    const v = c[key];
+    return typeof v === 'number' ? [label, v, '', warn] : [label, sum(v), byReason(v), warn];
+  });
   lines.push('counters since start:');
   const numWidth = Math.max(...rows.map((r) => String(r[1]).length));
   for (const [label, n, detail, warn] of rows) {
@@ -129,8 +139,27 @@ function pad(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n');
 }
 
+/** A pending `install-ruleset --confirm` rollback and the last one that ran (from /run/knockctl). */
+export interface RollbackView {
+  /** ms since the epoch when the previous table comes back, unless confirmed. */
+  readonly pendingUntil?: number;
+  /** The last rollback's report line (timestamped). */
+  readonly last?: string;
+}
+
+export function formatRollback(r: RollbackView, now: number, p: Paint = PLAIN): string[] {
+  const lines: string[] = [];
+  if (r.pendingUntil !== undefined) {
+    const left = Math.max(0, Math.ceil((r.pendingUntil - now) / 1000));
+    lines.push(p.yellow(`rollback pending: the previous table comes back in ${formatDuration(left)} unless you run: knockctl confirm`));
+  }
+  if (r.last) lines.push(`last rollback: ${r.last}`);
+  return lines;
+}
+
 export interface FormatOptions {
   readonly daemon?: DaemonView;
+  readonly rollback?: RollbackView;
   /** ms since the epoch, for the daemon's uptime. */
   readonly now?: number;
   readonly paint?: Paint;
@@ -140,6 +169,8 @@ export function formatStatus(table: string, entries: readonly AccessEntry[], cfg
   const p = o.paint ?? PLAIN;
   const lines: string[] = [];
   if (o.daemon) lines.push(...formatDaemon(o.daemon, o.now ?? 0, p), '');
+  const rb = o.rollback ? formatRollback(o.rollback, o.now ?? 0, p) : [];
+  if (rb.length) lines.push(...rb, '');
   lines.push(p.bold(`table inet ${table}: ${entries.length} grant${entries.length === 1 ? '' : 's'}`));
   if (entries.length) {
     const rows = [['SOURCE', 'SERVICE', 'DOOR', 'TIME LEFT']];
@@ -158,10 +189,11 @@ export function formatStatus(table: string, entries: readonly AccessEntry[], cfg
   return lines.join('\n');
 }
 
-export function statusJson(table: string, entries: readonly AccessEntry[], daemon?: DaemonView): unknown {
+export function statusJson(table: string, entries: readonly AccessEntry[], daemon?: DaemonView, rollback?: RollbackView): unknown {
   return {
     table,
     ...(daemon ? { daemon } : {}),
+    ...(rollback ? { rollback: { pending_until: rollback.pendingUntil === undefined ? null : new Date(rollback.pendingUntil).toISOString(), last: rollback.last ?? null } } : {}),
     grants: entries.map((e) => ({
       family: e.family, addr: e.addr, proto: e.proto, port: e.port, door: e.door ?? null,
       timeout: e.timeoutSec ?? null, expires: e.expiresSec ?? null, set: e.set,
@@ -172,11 +204,12 @@ export function statusJson(table: string, entries: readonly AccessEntry[], daemo
 export async function status(opts: StatusOptions): Promise<number> {
   const { config: cfg } = readConfig(configPath(opts.config));
   const entries = await firewallFor(cfg.table).readAccessInstalled();
-  const daemon = daemonView(readDaemonStatus(cfg.stateDir));
-  if (opts.json) process.stdout.write(`${JSON.stringify(statusJson(cfg.table, entries, daemon), null, 2)}\n`);
+  const daemon = daemonView(readDaemonStatus(cfg.stateDir, cfg.table));
+  const rollback = rollbackState(cfg.table);
+  if (opts.json) process.stdout.write(`${JSON.stringify(statusJson(cfg.table, entries, daemon, rollback), null, 2)}\n`);
   else {
     const paint = useColor(process.stdout.isTTY, process.env) ? COLOR : PLAIN;
-    process.stdout.write(`${formatStatus(cfg.table, entries, cfg, { daemon, now: Date.now(), paint })}\n`);
+    process.stdout.write(`${formatStatus(cfg.table, entries, cfg, { daemon, rollback, now: Date.now(), paint })}\n`);
   }
   return 0;
 }

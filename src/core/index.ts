@@ -4,5 +4,6 @@ export * from './ports';
 export * from './addr';
 export * from './duration';
 export * from './portspec';
+export * from './ssh-session';
 export * from './version';
 export * from './service';

@@ -22,7 +22,10 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, opt
   // 'wx': never follow or reuse a file someone else placed at the temp name.
   const fd = openSync(tmp, 'wx', opts.mode ?? 0o600);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    // write(2) may write less than asked (a full disk, RLIMIT_FSIZE): loop until all is written,
+    // so a short write ends in an error, never in a truncated file renamed over the old one.
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);

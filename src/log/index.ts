@@ -10,7 +10,7 @@ export const EVENTS = [
   'knock-stage', 'knock-success', 'knock-reset', 'knock-evicted', 'knock-ignored',
   'grant', 'grant-failed', 'revoke', 'revoke-failed', 'hook', 'hook-failed',
   'spa-accept', 'spa-reject', 'replay-state', 'spa-identity',
-  'decode-errors', 'capture-error', 'nft-error', 'nft-transport', 'ruleset-missing', 'ruleset-installed',
+  'nft-error', 'nft-transport', 'ruleset-missing', 'ruleset-installed',
   'internal-error', 'metrics',
 ] as const;
 export type EventName = (typeof EVENTS)[number];

@@ -47,20 +47,20 @@ test('a grant opens the service for that client only, and the kernel closes it a
   assert.equal(inst.code, 0, inst.stderr);
   assert.equal(await l.connects(a, l.server.ip4, 22), false, 'port 22 must be closed before a grant');
   assert.equal(await l.connects(a, l.server.ip4, 80), true, 'base.allow 80/tcp must be open to everyone');
-  const g = await l.knockctl(l.server.ns, 'grant', a.ip4, '22/tcp', '-c', DROP, '--timeout', '3');
+  // 10 s: long enough for the checks below on a loaded machine; the expiry is then awaited, not slept on.
+  const g = await l.knockctl(l.server.ns, 'grant', a.ip4, '22/tcp', '-c', DROP, '--timeout', '10');
   assert.equal(g.code, 0, g.stderr);
-  const g6 = await l.knockctl(l.server.ns, 'grant', a.ip6, '22/tcp', '-c', DROP, '--timeout', '3');
+  const g6 = await l.knockctl(l.server.ns, 'grant', a.ip6, '22/tcp', '-c', DROP, '--timeout', '10');
   assert.equal(g6.code, 0, g6.stderr);
-  // Read right away: the grants last 3 s, and the connects below can take that long on a loaded machine.
   const st = await l.knockctl(l.server.ns, 'status', '-c', DROP, '--json');
   const grants = (JSON.parse(st.stdout) as { grants: { addr: string; port: number; door: string; expires: number }[] }).grants;
   assert.deepEqual(grants.map((x) => [x.addr, x.port, x.door]).sort(), [[a.ip4, 22, 'manual'], [a.ip6, 22, 'manual']].sort());
   assert.equal(await l.connects(a, l.server.ip4, 22), true, 'granted client must connect over IPv4');
   assert.equal(await l.connects(a, l.server.ip6, 22), true, 'granted client must connect over IPv6 (needs neighbour discovery)');
   assert.equal(await l.connects(b, l.server.ip4, 22), false, 'another client must stay locked out');
-  await sleep(3600);
-  assert.equal(await l.connects(a, l.server.ip4, 22), false, 'the grant must expire in the kernel with no process running');
-  assert.deepEqual(await elements(l, 'allowed4'), []);
+  for (const end = Date.now() + 20000; Date.now() < end && (await elements(l, 'allowed4')).length > 0;) await sleep(500);
+  assert.deepEqual(await elements(l, 'allowed4'), [], 'the grant must expire in the kernel with no process running');
+  assert.equal(await l.connects(a, l.server.ip4, 22), false, 'and the port is closed again');
 });
 
 test('granting the same source twice leaves one element with the refreshed timeout', { skip }, async (t) => {
@@ -161,16 +161,17 @@ test('--confirm restores the previous table unless confirmed; confirm keeps the 
   assert.match(await l.sh(l.server.ns, 'nft', 'list', 'chain', 'inet', 'kt', 'input'), /tcp \. 81/, 'confirmed: the new chain stays');
 });
 
-test('anti-lockout: the SSH caller keeps access to the port it came in on', { skip }, async (t) => {
+// The real thing (sshd, sudo, a new session) is in ssh-lockout.test.ts.
+test('anti-lockout: an SSH_CONNECTION with no such connection in this namespace gets no grant, and a loud warning', { skip }, async (t) => {
   const l = await lab(t);
   const a = l.clients[0]!;
   await l.service(22);
   const r = await l.exec(l.server.ns, 'env', `SSH_CONNECTION=${a.ip4} 50000 ${l.server.ip4} 22`, process.execPath, join(__dirname, '../../src/cli/main.js'), 'install-ruleset', '-c', DROP);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`anti-lockout: your SSH source ${a.ip4.replace(/\./g, '\\.')} keeps 22/tcp open`));
-  assert.equal(await l.connects(a, l.server.ip4, 22), true);
-  const els = await elements(l, 'allowed4');
-  assert.equal(els[0]?.elem?.comment, 'anti-lockout');
+  assert.doesNotMatch(r.stdout, /anti-lockout:/);
+  assert.match(r.stderr, /\*\*\* WARNING: this looks like a remote session \(SSH_CONNECTION names .* but no such connection exists in this network namespace\)[\s\S]*NO anti-lockout grant/);
+  assert.deepEqual(await elements(l, 'allowed4'), []);
+  assert.equal(await l.connects(a, l.server.ip4, 22), false);
 });
 
 test('clear errors: bad config leaves the ruleset untouched (exit 2); missing table and missing nft (exit 1)', { skip }, async (t) => {

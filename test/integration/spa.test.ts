@@ -136,7 +136,7 @@ test('a key file others can read is refused with a clear message', { skip }, asy
   const k = (await keygen(l, dir, ['carol'])).carol!;
   await l.sh(l.server.ns, 'chmod', '644', k.file);
   const r = await spa(l, l.clients[0]!, k.file);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2, 'a usage error');
   assert.match(r.stderr, /chmod 600/);
 });
 

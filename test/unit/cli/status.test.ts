@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { AccessEntry } from '../../../src/core';
 import { loadConfigText } from '../../../src/config';
 import { newStats, type DaemonStats } from '../../../src/daemon';
-import { COLOR, PLAIN, daemonView, formatDaemon, formatStatus, statusJson, useColor } from '../../../src/cli/status';
+import { COLOR, COUNTER_ROWS, PLAIN, daemonView, formatDaemon, formatStatus, statusJson, useColor } from '../../../src/cli/status';
 
 const START = Date.parse('2025-03-01T10:00:00.000Z');
 const NOW = START + (3 * 3600 + 125) * 1000;
@@ -36,8 +36,11 @@ test('status for a person: daemon, counters, grants by time left, doors (golden)
   assert.equal(text, [
     'daemon: running, pid 4242, since 2025-03-01T10:00:00Z (up 3h2m5s)',
     'counters since start:',
+    '  packets         40',
+    '  duplicates       0',
     '  knocks seen     12',
     '  knock successes  3',
+    '  knock resets     0',
     '  grants           4',
     '  revokes          1',
     '  SPA accepted     1',
@@ -112,4 +115,25 @@ test('a status file from an older daemon missing a counter reads as 0, not undef
   delete old.hookFailures;
   const v = daemonView({ pid: 1, startedAt: new Date(START).toISOString(), updatedAt: new Date(NOW).toISOString(), stats: old as DaemonStats });
   assert.equal(v.counters?.hook_failures, 0);
+});
+
+test('the human output shows every counter status --json has', () => {
+  const keys = Object.keys(running.counters!).sort();
+  assert.deepEqual(COUNTER_ROWS.map((r) => r[0]).sort(), keys);
+  const text = formatDaemon(running, NOW).join('\n');
+  for (const [, label] of COUNTER_ROWS) assert.match(text, new RegExp(`^  ${label} +\\d+`, 'm'), label);
+});
+
+test('a pending rollback and the last rollback are shown; JSON has them under rollback', () => {
+  const rb = { pendingUntil: NOW + 41500, last: '2025-03-01T13:00:00.000Z install-ruleset --confirm was not confirmed in time: restored' };
+  const text = formatStatus('kt', [], undefined, { rollback: rb, now: NOW });
+  assert.equal(text, [
+    'rollback pending: the previous table comes back in 42s unless you run: knockctl confirm',
+    `last rollback: ${rb.last}`,
+    '',
+    'table inet kt: 0 grants',
+  ].join('\n'));
+  assert.equal(formatStatus('kt', [], undefined, { rollback: {}, now: NOW }), 'table inet kt: 0 grants');
+  assert.deepEqual((statusJson('kt', [], undefined, rb) as { rollback: unknown }).rollback, { pending_until: new Date(NOW + 41500).toISOString(), last: rb.last });
+  assert.deepEqual((statusJson('kt', [], undefined, {}) as { rollback: unknown }).rollback, { pending_until: null, last: null });
 });
