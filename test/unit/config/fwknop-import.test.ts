@@ -53,9 +53,10 @@ test('the fixture: one fwknop door, a client per usable stanza, every stanza set
               key: `base64:${Buffer.from('fwknoptest').toString('base64')}`, hmac_key: `base64:${V.hmac_key_base64}`, hmac_digest: 'sha512',
               from: ['192.0.2.0/24', '198.51.100.7'], username: 'alice', open: ['22/tcp', '53/udp'],
             },
+            'stanza-5': { key: `base64:${V.key_base64}`, hmac_key: `base64:${V.hmac_key_base64}`, from: ['10.0.0.0/8'], open: ['2222/tcp=>192.168.1.10:22'] },
           },
         },
-        open: ['22/tcp', '53/udp'],
+        open: ['22/tcp', '53/udp', '2222/tcp=>192.168.1.10:22'],
         timeout: 30,
       },
     },
@@ -63,7 +64,7 @@ test('the fixture: one fwknop door, a client per usable stanza, every stanza set
   const loaded = loadConfigText(r.yaml);
   const door = loaded.config.doors[0] as SpaDoor;
   assert.equal(door.spa.format, 'fwknop');
-  assert.equal(door.spa.fwknop?.length, 2);
+  assert.equal(door.spa.fwknop?.length, 3);
   assert.match(r.yaml, /# access\.conf line 10, stanza #2: SOURCE 192\.0\.2\.0\/24, 198\.51\.100\.7/);
   assert.doesNotMatch(r.yaml, /secret/, 'the GPG password is not copied');
 });
@@ -78,8 +79,7 @@ test('what does not carry over is a warning with its file and line, never silent
   has(/^access\.conf:21: GPG_DECRYPT_ID: GnuPG is not supported/);
   has(/^access\.conf:20: stanza #3 NOT IMPORTED: GnuPG stanza/);
   has(/^access\.conf:25: stanza #4 NOT IMPORTED: no HMAC_KEY_BASE64/);
-  has(/^access\.conf:29: stanza #5 NOT IMPORTED: FORCE_NAT/);
-  has(/^access\.conf:34: stanza #6 NOT IMPORTED: it expired \(01\/31\/2020\)/);
+  has(/^access\.conf:35: stanza #6 NOT IMPORTED: it expired \(01\/31\/2020\)/);
   has(/allow_address: true/);
   assert.ok(!w.some((x) => x.includes(V.key_base64) || x.includes('secret')), 'no key or password in a warning');
 });
