@@ -264,20 +264,15 @@ export function importFwknop(input: FwknopImportInput): { yaml: string; warnings
   const clients: Raw = {};
   const comments = new Map<string, string>();
   const open: string[] = [];
-  const seen = new Map<string, number>();
   const dests: { num: number; file: string; line: number; dest?: string[] }[] = [];
   for (const s of parsed.stanzas) {
     ctx.at = s.file;
     const name = `stanza-${s.num}`;
     const r = stanzaClient(ctx, s, input, `doors.${DOOR}.spa.clients.${name}`);
-    const same = 'skip' in r ? undefined : `${String(r.data.key)} ${String(r.data.hmac_key)} ${JSON.stringify(r.data.from ?? [])}`;
-    const twin = same === undefined ? undefined : seen.get(same);
-    if ('skip' in r || twin !== undefined) {
-      // fwknopd tried a second stanza with the same keys and SOURCE only after the first refused; here the first decides.
-      ctx.warn({ line: s.line }, `stanza #${s.num} NOT IMPORTED: ${'skip' in r ? r.skip : `same keys and SOURCE as stanza #${twin}, which decides for both in nftknock; merge their OPEN_PORTS there`}`);
+    if ('skip' in r) {
+      ctx.warn({ line: s.line }, `stanza #${s.num} NOT IMPORTED: ${r.skip}`);
       continue;
     }
-    if (same !== undefined) seen.set(same, s.num);
     dests.push({ num: s.num, file: s.file, line: s.vars.get('DESTINATION')?.line ?? s.line, ...(r.dest ? { dest: r.dest } : {}) });
     clients[name] = r.data;
     comments.set(name, `${s.file} line ${s.line}, stanza #${s.num}: SOURCE ${s.vars.get('SOURCE')?.value ?? ''}`);
