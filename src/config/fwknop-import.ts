@@ -76,7 +76,7 @@ function portList(ctx: Ctx, v: FwknopValue, path: string): PortSpec[] {
     const m = /^(tcp|udp)\/([0-9]{1,5})$/i.exec(item);
     const port = Number(m?.[2] ?? 0);
     if (!m || port < 1 || port > 65535) ctx.err(v, path, `"${item}" is not PROTO/PORT with PROTO tcp or udp and PORT 1-65535`);
-    else out.push({ proto: (m[1] as string).toLowerCase() as 'tcp' | 'udp', port });
+    else if (!out.some((o) => o.port === port && o.proto === (m[1] as string).toLowerCase())) out.push({ proto: (m[1] as string).toLowerCase() as 'tcp' | 'udp', port });
   }
   return out;
 }
@@ -239,6 +239,19 @@ function render(file: string, out: Raw, comments: ReadonlyMap<string, string>): 
   return doc.toString({ lineWidth: 0 });
 }
 
+/**
+ * A door's port is either served here or forwarded to one host (router doors): the first stanza to
+ * use a port decides, a later one that would use it otherwise is left out. fwknopd allowed both.
+ */
+function portClash(taken: readonly string[], mine: readonly string[]): string | undefined {
+  const local = (x: string): string => x.split('=>')[0] as string;
+  for (const x of mine) {
+    const other = taken.find((t) => t !== x && local(t) === local(x));
+    if (other) return `${x} and ${other} (another stanza) use the same port ${local(x)}; one door serves a port here or forwards it, not both: give this stanza a door of its own on another spa.port`;
+  }
+  return undefined;
+}
+
 /** DESTINATION: the door's `target` when every imported stanza names the same; otherwise a warning each. */
 function doorTarget(ctx: Ctx, dests: readonly { num: number; file: string; line: number; dest?: string[] }[]): string[] | undefined {
   const texts = new Set(dests.map((d) => (d.dest ?? ['ANY']).join(',')));
@@ -269,8 +282,9 @@ export function importFwknop(input: FwknopImportInput): { yaml: string; warnings
     ctx.at = s.file;
     const name = `stanza-${s.num}`;
     const r = stanzaClient(ctx, s, input, `doors.${DOOR}.spa.clients.${name}`);
-    if ('skip' in r) {
-      ctx.warn({ line: s.line }, `stanza #${s.num} NOT IMPORTED: ${r.skip}`);
+    const clash = 'skip' in r ? undefined : portClash(open, r.open);
+    if ('skip' in r || clash) {
+      ctx.warn({ line: s.line }, `stanza #${s.num} NOT IMPORTED: ${'skip' in r ? r.skip : clash}`);
       continue;
     }
     dests.push({ num: s.num, file: s.file, line: s.vars.get('DESTINATION')?.line ?? s.line, ...(r.dest ? { dest: r.dest } : {}) });

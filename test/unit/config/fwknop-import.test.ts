@@ -169,3 +169,13 @@ test('%include and %include_folder are followed in fwknopd\'s order; warnings na
     '6: : %INCLUDE /etc/fwknop/missing.conf: cannot read: ENOENT',
   ]);
 });
+
+test('found by fuzzing: a FORCE_NAT port another stanza serves here is left out with a warning; OPEN_PORTS duplicates are merged', () => {
+  const st = (extra: string, k: string) => `SOURCE ANY\nKEY_BASE64 ${k}\nHMAC_KEY_BASE64 ${V.hmac_key_base64}\nOPEN_PORTS tcp/22, tcp/22\n${extra}`;
+  const r = run(`${st('', V.key_base64)}${st('FORCE_NAT 192.168.1.10 22\n', Buffer.alloc(32, 8).toString('base64'))}`);
+  const cfg = parse(r.yaml) as { doors: { fwknop: { open: string[]; spa: { clients: Record<string, { open: string[] }> } } } };
+  assert.deepEqual(cfg.doors.fwknop.open, ['22/tcp']);
+  assert.deepEqual(Object.keys(cfg.doors.fwknop.spa.clients), ['stanza-1']);
+  assert.ok(r.warnings.some((w) => /^access\.conf:5: stanza #2 NOT IMPORTED: 22\/tcp=>192\.168\.1\.10:22 and 22\/tcp .* same port 22\/tcp/.test(w)), r.warnings.join('\n'));
+  loadConfigText(r.yaml);
+});
