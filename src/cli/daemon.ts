@@ -17,6 +17,7 @@ import { Daemon, Firewall, ForeignTableError, notInstalled, type DaemonStats, ty
 import { configPath, readConfig } from './context';
 import { withLines } from './check-config';
 import { startMetricsServer, type MetricsServer } from './metrics';
+import { spaIdentityFor } from './identity';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
@@ -57,13 +58,14 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   const owner = await new Firewall(nft, config.table).ownership();
   if (owner === 'absent') throw notInstalled(config.table);
   if (owner === 'foreign') throw new ForeignTableError(config.table);
+  const spaIdentity = spaIdentityFor(config, log);
   const local = new LocalAddresses();
   const daemon = new Daemon({
     capture: new PcapCapture({ interfaces: config.interfaces, bufferBytes: config.limits.captureBufferMiB << 20 }),
     nft, clock: systemClock, log, isLocal: (a) => local.has(a),
     store: new FsStateStore(config.stateDir),
     hooks: new ExecHookRunner(),
-    files: new FsRuntimeFiles(file),
+    files: Object.assign(new FsRuntimeFiles(file), { spaIdentity }),
     onStats: (stats, rt) => status(stats, rt),
   });
   // A full or read-only state_dir must not stop the daemon: knocks still work, SPA fails closed.
