@@ -81,6 +81,8 @@ export function confirmPending(table: string): boolean {
       /* the worker already ended */
     }
   }
+  // The journal has the whole story: armed (the admin's terminal), then confirmed or rolled back.
+  spawnSync('logger', ['-t', 'knockctl', '-p', 'auth.notice', '--', `install-ruleset --confirm confirmed: table inet ${table} stays as installed`], { stdio: 'ignore', timeout: 5000 });
   return true;
 }
 

@@ -1,7 +1,7 @@
 /** `knockctl install-ruleset`: replace our table atomically, keeping grants and the caller's SSH access. */
 import { formatDuration, type AccessEntry, type SshSession } from '../core';
 import type { Config } from '../config';
-import { configPath, firewallFor, readConfig } from './context';
+import { checkLocalTargets, configPath, firewallFor, readConfig } from './context';
 import { parseDurationArg } from './duration-arg';
 import { armRollback, runDir, snapshotTable } from './confirm';
 import { detectSshSession, enforceLints, unknownSessionWarning } from './lockout';
@@ -33,6 +33,7 @@ function antiLockout(cfg: Config, opts: InstallOptions, session: SshSession): { 
 export async function installRuleset(opts: InstallOptions, entry: string): Promise<number> {
   const file = configPath(opts.config);
   const { config: cfg, warnings } = readConfig(file);
+  checkLocalTargets(cfg, file);
   for (const w of warnings) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
   let confirmSecs: number | undefined;
   if (opts.confirm !== undefined) {

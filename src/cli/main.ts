@@ -14,6 +14,7 @@ import { spaCommand } from './spa';
 import { keygenCommand } from './keygen';
 import { identityCommand } from './identity';
 import { knockCommand } from './knock';
+import { clientStanzaCommand } from './client-stanza';
 import { importKnockdCommand } from './import-knockd';
 import { ALLOW_LOCKOUT_HELP } from './lockout';
 import { importFwknopCommand } from './import-fwknop';
@@ -118,9 +119,9 @@ program
 
 program
   .command('grant')
-  .description('give ADDR access to PORT/PROTO by hand (same sets, kernel expiry)')
+  .description('give ADDR access to services by hand (same sets, kernel expiry)')
   .argument('<addr>', 'IPv4 or IPv6 source address')
-  .argument('<ports...>', 'services like 22/tcp')
+  .argument('<services...>', 'services like 22/tcp, a door\'s forwarded service 192.168.1.10:22/tcp or port forward 2222/tcp=>192.168.1.10:22')
   .option('-c, --config <file>', CONFIG_HELP)
   .option('-t, --timeout <duration>', 'how long (seconds, or 30s, 10m, 1h30m)', '1h')
   .option('--door <name>', 'name recorded as the element comment', 'manual')
@@ -131,7 +132,7 @@ program
   .command('revoke')
   .description('take access away from ADDR (all its services, or the ones named)')
   .argument('<addr>', 'IPv4 or IPv6 source address')
-  .argument('[ports...]', 'services like 22/tcp (default: all)')
+  .argument('[services...]', 'services like 22/tcp or 192.168.1.10:22/tcp (default: all)')
   .option('-c, --config <file>', CONFIG_HELP)
   .addHelpText('after', '\nExamples:\n  sudo knockctl revoke 192.0.2.7\n  sudo knockctl revoke 192.0.2.7 22/tcp')
   .action((addr: string, ports: string[], o) => run(() => revoke(addr, ports, o))());
@@ -199,6 +200,15 @@ program
   .action((args: string[]) => run(() => knockCommand(args))());
 
 program
+  .command('client-stanza')
+  .description('print the client.yaml stanza for a rotating knock door (its parameters, not its secret)')
+  .argument('<door>', 'a door with sequence: {rotate: ...}')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .option('--host <host>', 'the server name clients knock on (default: SERVER, to edit)')
+  .addHelpText('after', '\nExample:\n  knockctl client-stanza rot --host server.example >> rot-client.yaml')
+  .action((door: string, o: { config?: string; host?: string }) => run(() => clientStanzaCommand(door, o))());
+
+program
   .command('import-knockd')
   .description('translate a knockd.conf into a knockctl config (printed, or written with -o)')
   .argument('<file>', 'the knockd.conf to read')
@@ -225,8 +235,8 @@ program
   .option('-f, --force', 'overwrite --out')
   .addHelpText('after', `
 One spa.format: fwknop door; each access.conf stanza becomes a client with its keys, SOURCE,
-OPEN_PORTS, timeouts and REQUIRE_* settings. What does not carry over (GnuPG, CMD_EXEC, NAT, ...) is
-a warning with its line number.
+OPEN_PORTS, timeouts and REQUIRE_* settings; %include and %include_folder are followed. What does
+not carry over (GnuPG, CMD_EXEC, NAT, ...) is a warning with its file and line.
 
 Example:
   knockctl import-fwknop /etc/fwknop/access.conf --fwknopd-conf /etc/fwknop/fwknopd.conf -o /etc/knockctl/config.yaml`)

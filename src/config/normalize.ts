@@ -6,6 +6,7 @@ import {
   type Cidr, type PortSpec, type Service, parseCidr, parseDuration, parsePortSpec, parseKnockStep, parseTcpFlags,
   formatKnockStep, formatService, parseService, sameService, DURATION_HINT,
 } from '../core';
+import { serviceCrossIssues, unroutableTarget } from './services';
 import { normalizeRotateParams } from './rotate-params';
 import type { Config, Door, DoorHooks, KnockDoor, SpaClient, SpaDoor, LogLevel, RotatingSequence, StaticSequence } from './types';
 import { checkSpaClient, checkSpaSettings, type SpaCheckSink } from './spa-checks';
@@ -51,8 +52,9 @@ class Ctx {
     const out: Service[] = [];
     ((list as string[] | undefined) ?? []).forEach((s, i) => {
       const r = parseService(s);
-      if (!r.ok) this.err([...segs, i], r.detail ?? r.reason);
-      else if (r.value.kind !== 'local') this.err([...segs, i], `"${s}": forwarded services and port forwards are not supported yet`);
+      if (!r.ok) return this.err([...segs, i], r.detail ?? r.reason);
+      const bad = unroutableTarget(r.value);
+      if (bad) this.err([...segs, i], bad);
       else out.push(r.value);
     });
     return out;
@@ -183,6 +185,7 @@ function door(ctx: Ctx, name: string, d: Raw): Door {
     name,
     open: ctx.services(d.open, [...segs, 'open']),
     timeoutSec: ctx.duration(d.timeout, [...segs, 'timeout'], 30),
+    ...(d.set_size !== undefined ? { setSize: d.set_size as number } : {}),
     action: (d.action as 'grant' | 'revoke' | undefined) ?? 'grant',
     hooks: hooks(ctx, d, segs),
     ...(from ? { from } : {}),
@@ -237,6 +240,7 @@ function crossChecks(ctx: Ctx, doors: Door[], allow: PortSpec[], policy: string)
       }
     }
   }
+  for (const i of serviceCrossIssues(doors, allow)) ctx.err(i.segs, i.message);
   if (policy === 'guard' && allow.length > 0) ctx.err(['base', 'allow'], 'has no effect with policy: guard (guard mode never accepts, it only drops unknocked access to doors\' open ports); remove it');
 }
 

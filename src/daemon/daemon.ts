@@ -10,6 +10,7 @@ import type { Config } from '../config';
 import { decodeFrame, DuplicateFilter } from '../packet';
 import { formatConsumed, type KnockOutcome } from '../knock';
 import { CostLimiter, ReplayCache, verifyDatagram } from '../spa';
+import { buildSetLayout } from '../nft';
 import type { HookRunner } from '../io/hook-runner';
 import { Firewall } from './firewall';
 import { Actions } from './actions';
@@ -74,7 +75,7 @@ export class Daemon {
   /** Build the runtime, load the replay state, start capturing. Throws ConfigError/CaptureError. */
   async start(cfg: Config): Promise<void> {
     this.rt = await this.build(cfg);
-    this.firewall = new Firewall(this.deps.nft, cfg.table);
+    this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg));
     await this.loadReplay(cfg);
     await this.deps.capture.start(this.rt.filter, (f) => this.onFrame(f));
     this.housekeeping = setInterval(() => this.tick(), HOUSEKEEPING_MS);
@@ -89,7 +90,7 @@ export class Daemon {
       const rt = await this.build(cfg);
       if (rt.filter !== this.rt.filter) await this.deps.capture.setFilter(rt.filter);
       this.rt = rt;
-      this.firewall = new Firewall(this.deps.nft, cfg.table);
+      this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg));
       // The replay horizon keeps nonces pruned under a smaller window refused after a raise.
       if (rt.spaWindowMs > this.replay.windowMs) this.replay.setWindow(rt.spaWindowMs);
       this.deps.log.info({ event: 'reload', doors: cfg.doors.map((d) => d.name), filter: rt.filter }, 'config reloaded');
@@ -298,6 +299,12 @@ export class Daemon {
         return true;
       }
       const problem = `${h.state}: ${h.detail}`;
+      if (h.state === 'foreign') {
+        // Someone else's table under our name: never replace it (it would be deleted with its rules).
+        if (problem !== this.rulesetProblem) log.error({ event: 'ruleset-foreign', table: fw.table, reason: h.detail, trigger }, `table inet ${fw.table} is not ours: not touching it (grants fail until our table is back: knockctl install-ruleset, with another "table:" name if that one is taken)`);
+        this.rulesetProblem = problem;
+        return false;
+      }
       if (action === 'log' && problem === this.rulesetProblem) return false;
       this.rulesetProblem = problem;
       log.error({ event: 'ruleset-missing', table: fw.table, state: h.state, reason: h.detail, trigger, action }, `our table was ${h.state === 'missing' ? 'deleted' : 'changed'} by someone else: ${action === 'reinstall' ? 'reinstalling it' : 'not touching it (on_ruleset_missing: log)'}`);

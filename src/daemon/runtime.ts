@@ -5,7 +5,7 @@
  * daemon refuses nothing at start or reload that check-config lets through.
  */
 import { ConfigError, type ConfigIssue, type PortSpec, type StateStore } from '../core';
-import { formatPath, type Config, type KnockDoor } from '../config';
+import { formatPath, localTargetIssues, type Config, type KnockDoor } from '../config';
 import { KnockEngine, OneTimeSource, canonicalSequence, parseConsumed, parseOneTimeSequences, parseSecret, rotatingSource, type SequenceSource } from '../knock';
 import { generateIdentity, keyringFor, type SpaIdentity } from '../spa';
 import { buildCaptureFilter, captureSpecFromConfig } from '../packet';
@@ -97,6 +97,8 @@ export async function checkRuntime(cfg: Config, files: RuntimeFiles, state: Pick
     if (s) sources.set(d.name, s);
     if (s instanceof OneTimeSource) oneTime.set(d.name, s);
   }
+  // Router doors: a forwarded service or port forward to this host's own address would open nothing.
+  issues.push(...localTargetIssues(cfg.doors, isLocal));
   const warnings = runtimeWarnings(cfg, files);
   if (issues.length) return { issues, warnings };
   const spaByPort = new Map<number, SpaEndpoint>();

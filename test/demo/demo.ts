@@ -87,7 +87,7 @@ doors:
   say('knockctl install-ruleset: one atomic nft transaction, our own table only');
   const inst = await kc('install-ruleset', '-c', cfg);
   show(inst.stdout);
-  check(inst.code === 0, 'ruleset installed: policy drop, sets allowed4/allowed6 with per-element timeouts');
+  check(inst.code === 0, 'ruleset installed: policy drop, the door\'s own sets in4_ssh/in6_ssh with per-element timeouts');
   show((await lab.exec(srv.ns, 'nft', 'list', 'chain', 'inet', 'knockctl', 'input')).stdout);
 
   say('knockctl keygen -c config.yaml --door ssh-spa -n alice -o alice.key (on the server)');
@@ -116,8 +116,8 @@ doors:
   check(await lab.connects(alice, srv.ip4, 22), 'Alice can now connect to port 22');
   check(!(await lab.connects(mallory, srv.ip4, 22)), 'Mallory (another address) still cannot');
 
-  say('The audit log is the kernel itself: nft list set inet knockctl allowed4');
-  show((await lab.exec(srv.ns, 'nft', 'list', 'set', 'inet', 'knockctl', 'allowed4')).stdout);
+  say('The audit log is the kernel itself: nft list set inet knockctl in4_ssh');
+  show((await lab.exec(srv.ns, 'nft', 'list', 'set', 'inet', 'knockctl', 'in4_ssh')).stdout);
   show((await kc('status', '-c', cfg)).stdout);
 
   say('Waiting 7 s: the kernel removes the element by itself, no process involved');

@@ -70,6 +70,9 @@ test('clear one-line errors: unknown host, DNS down, missing files, permission d
   const noknockd = await run('import-knockd', join(dir, 'knockd.conf'));
   assert.equal(noknockd.code, 2);
   assert.equal(oneLine(noknockd), `knockctl: cannot read knockd config ${join(dir, 'knockd.conf')}: no such file`);
+  const nofwknop = await run('import-fwknop', join(dir, 'access.conf'));
+  assert.equal(nofwknop.code, 2);
+  assert.equal(oneLine(nofwknop), `knockctl: cannot read fwknop config ${join(dir, 'access.conf')}: no such file`);
 
   // Not root: the root-only config says to run as root, and is not called an invalid config.
   const conf = join(dir, 'config.yaml');

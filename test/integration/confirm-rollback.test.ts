@@ -62,3 +62,22 @@ test('a rollback keeps the grants made while it was pending, and says what it re
   assert.ok(await waitFor(() => existsSync(journal), 5000), 'logger was called');
   assert.match(readFileSync(journal, 'utf8'), /^-t knockctl -p auth\.warning -- install-ruleset --confirm was not confirmed in time .*restored the previous table inet kt; kept 2 grant/m);
 });
+
+test('knockctl confirm cancels the rollback and says so in the journal', { skip }, async (t) => {
+  const l = await upLab(t, 1);
+  const dir = mkdtempSync(join(tmpdir(), 'knockctl-confirm-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const journal = join(dir, 'journal');
+  writeFileSync(join(dir, 'logger'), `#!/bin/sh\nprintf '%s\\n' "$*" >> ${journal}\n`);
+  chmodSync(join(dir, 'logger'), 0o755);
+  const cfg = join(dir, 'c.yaml');
+  writeFileSync(cfg, 'table: kt\nbase: { allow: ["81/tcp"] }\ndoors:\n  ssh: { sequence: ["7000", "8000"], open: ["22/tcp"] }\n');
+  const env = ['env', `KNOCKCTL_RUN_DIR=${join(dir, 'run')}`, `PATH=${dir}:${process.env.PATH ?? '/usr/bin:/bin'}`, process.execPath, KNOCKCTL];
+  assert.equal((await l.exec(l.server.ns, env[0]!, ...env.slice(1), 'install-ruleset', '-c', cfg, '--confirm', '5')).code, 0);
+  const c = await l.exec(l.server.ns, env[0]!, ...env.slice(1), 'confirm', '-c', cfg);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(readFileSync(journal, 'utf8'), /^-t knockctl -p auth\.notice -- install-ruleset --confirm confirmed: table inet kt stays as installed$/m);
+  await sleep(6000);
+  assert.ok(!existsSync(join(dir, 'run', 'rollback-kt.log')), 'no rollback ran');
+  assert.match(await l.sh(l.server.ns, 'nft', 'list', 'chain', 'inet', 'kt', 'input'), /tcp \. 81/);
+});

@@ -204,9 +204,11 @@ test('nft missing from PATH for longer than the retries: grant-failed names the 
   assert.equal(d.child.exitCode, null);
 });
 
-for (const [label, prepare] of [
-  ['read-only (a read-only bind mount)', (s: string) => `mount --bind ${s} ${s} && mount -o remount,ro,bind ${s}`],
-  ['full (a 4 KiB tmpfs, filled)', (s: string) => `cp ${s}/spa-identity ${s}.id && mount -t tmpfs -o size=4k,mode=0700 tmpfs ${s} && cp ${s}.id ${s}/spa-identity && (head -c 65536 /dev/zero > ${s}/fill 2>/dev/null; true)`],
+// A state_dir that cannot be written at start is refused (check-config and the daemon say so at its
+// line); these faults come later, so the read-only remount happens once the daemon runs.
+for (const [label, prepare, later] of [
+  ['read-only (a read-only bind mount)', (s: string) => `mount --bind ${s} ${s}`, (s: string) => ['mount', '-o', 'remount,ro,bind', s]],
+  ['full (a 4 KiB tmpfs, filled)', (s: string) => `cp ${s}/spa-identity ${s}.id && mount -t tmpfs -o size=4k,mode=0700 tmpfs ${s} && cp ${s}.id ${s}/spa-identity && (head -c 65536 /dev/zero > ${s}/fill 2>/dev/null; true)`, undefined],
 ] as const) {
   test(`state_dir ${label}: SPA fails closed and says so; knocks still work`, { skip }, async (t) => {
     const l = await lab(t);
@@ -219,6 +221,11 @@ for (const [label, prepare] of [
     assert.equal((await l.knockctl(l.server.ns, 'install-ruleset', '-c', cfg)).code, 0);
     // A private mount namespace: the mount is seen by this daemon only and goes away with it.
     const d = await startWith(l, 'unshare', ['-m', '--propagation', 'private', 'sh', '-c', `${prepare(state)} && exec ${process.execPath} ${KNOCKCTL} daemon -c ${cfg}`]);
+    if (later) {
+      // unshare and sh exec in place: the child's pid is the daemon, in its private mount namespace.
+      const r = await l.exec(l.server.ns, 'nsenter', '-t', String(d.child.pid), '-m', ...later(state));
+      assert.equal(r.code, 0, r.stderr);
+    }
     await sendUdp(l, a, l.server.ip4, SPA_PORT, spaPacket());
     const e = await d.event('replay-state', (x) => x.src === a.ip4);
     assert.match(String(e.reason), label.startsWith('read-only') ? /EROFS|read-only/i : /ENOSPC|no space/i);

@@ -73,7 +73,7 @@ test('the right sequence opens the service for the knocking client only, IPv4 an
   // Read right away: the grant lasts 3 s, and the connects below can take that long on a loaded machine.
   const st = await l.knockctl(l.server.ns, 'status', '-c', CONFIG, '--json');
   assert.match(st.stdout, new RegExp(a.ip4.replace(/\./g, '\\.')));
-  const els = await allowed(l, 'allowed4');
+  const els = await allowed(l, 'in4_ssh');
   assert.deepEqual(els.map((e) => e.val.concat), [[a.ip4, 'tcp', 22]]);
   assert.equal(els[0]?.timeout, 3);
   assert.equal(await l.connects(a, l.server.ip4, 22), true, 'open after the IPv4 knock');
@@ -81,7 +81,7 @@ test('the right sequence opens the service for the knocking client only, IPv4 an
   assert.equal(await l.connects(b, l.server.ip4, 22), false, 'another client stays locked out');
   await sleep(3300);
   assert.equal(await l.connects(a, l.server.ip4, 22), false, 'the kernel removed the grant after 3 s');
-  assert.deepEqual(await allowed(l, 'allowed4'), []);
+  assert.deepEqual(await allowed(l, 'in4_ssh'), []);
 });
 
 test('a wrong order, a wrong knock in between and a too-slow sequence open nothing', { skip }, async (t) => {
@@ -112,7 +112,7 @@ test('knocking again while granted refreshes the one element rather than adding 
   await knock(l, a, l.server.ip4, SEQ);
   await sleep(2000);
   await knock(l, a, l.server.ip4, SEQ);
-  const els = await allowed(l, 'allowed4');
+  const els = await allowed(l, 'in4_ssh');
   assert.equal(els.length, 1);
   assert.ok((els[0]?.expires ?? 0) >= 2, `expires ${els[0]?.expires}: refreshed to the full 3 s`);
   await sleep(1500);
