@@ -7,12 +7,12 @@
  * append `{ name, run }` to SECTIONS and render its part in report.ts.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Lab, REPO, skipReason, sleep } from '../test/integration/support/lab';
 import { scratch, writeConfig } from '../test/integration/support/daemon';
-import { buildSpaPacket, generateClientKey, serverEntryOf, type SpaClientKey } from '../src/spa';
+import { buildSpaPacket, formatIdentityFile, generateClientKey, generateIdentity, serverEntryOf, type SpaClientKey } from '../src/spa';
 import {
   addClientAddrs, bridgeServer, detectionRuns, fillGrants, flushGrants, floodStep, KNOCKS, latencyRuns, memoryMB, memorySteps,
   resetAddressPools, SERVER_IF, TABLE, useAddressPool, type FloodStep, type Keeper,
@@ -20,7 +20,10 @@ import {
 import { install, SEQ_TIMEOUT, startKnockd, startOurs, stop } from './keepers';
 import { renderReport, type Results, type KeeperResults, type LoopWindow } from './report';
 
-export { DAEMON_NODE_FLAGS } from './keepers';
+import { DAEMON_NODE_FLAGS } from './keepers';
+
+export { DAEMON_NODE_FLAGS };
+import { spaWireRuns } from './spa-wire';
 import { fwknopNet, type FwknopRate } from './fwknop';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -67,7 +70,12 @@ function machine(): Results['machine'] {
   };
 }
 
+/** The SPA identity the bench's daemons use: written into state_dir first, so datagrams can be built here. */
+const SPA_SERVER = generateIdentity();
+
 function spaKeyConfig(dir: string, key: string, mode: string): string {
+  mkdirSync(join(dir, 'state'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, 'state', 'spa-identity'), formatIdentityFile(SPA_SERVER), { mode: 0o600 });
   return writeConfig(dir, `table: ${TABLE}
 interfaces: [any]
 state_dir: ${dir}/state
@@ -148,7 +156,7 @@ const SECTIONS: Section[] = [
       const r = keeperResults(ctx.results, 'ours');
       r.knock = await latencyRuns(lab, ctx.sender, ctx.params.lat, () => KNOCKS);
       await flushGrants(lab);
-      const spaSteps = (): string[] => [`62201:udp:${Buffer.from(buildSpaPacket({ key: ctx.clientKey, nowMs: Date.now() })).toString('hex')}`];
+      const spaSteps = (): string[] => [`62201:udp:${Buffer.from(buildSpaPacket({ key: ctx.clientKey, server: SPA_SERVER.pub, door: 'spa', nowMs: Date.now() })).toString('hex')}`];
       r.spa = await latencyRuns(lab, ctx.sender, ctx.params.lat, spaSteps);
       r.detect = await detectionRuns(lab, ctx.sender, ctx.params.lat, ours.clock, /"event":"knock-success"/);
       ctx.serviceAlive(lab, 'nftknock latency');
@@ -228,6 +236,17 @@ const SECTIONS: Section[] = [
       ctx.serviceAlive(lab, 'event loop');
       await stop(ours);
       await lab.down();
+    },
+  },
+  {
+    name: 'SPA rejection over the wire',
+    async run(ctx) {
+      const spaLab = async (): Promise<Lab> => {
+        const l = new Lab(1);
+        await l.up();
+        return l;
+      };
+      ctx.results.spaWire = await spaWireRuns(spaLab, { count: QUICK ? 50_000 : 300_000, seconds: QUICK ? 3 : 6, nodeFlags: DAEMON_NODE_FLAGS });
     },
   },
   {

@@ -6,6 +6,7 @@ import { parseDurationArg } from './duration-arg';
 import { armRollback, runDir, snapshotTable } from './confirm';
 import { detectSshSession, enforceLints, unknownSessionWarning } from './lockout';
 import { buildKernelDoors, buildRuleset } from '../nft';
+import { ensureSpaIdentity } from './identity';
 
 export interface InstallOptions {
   config?: string;
@@ -57,6 +58,7 @@ export async function installRuleset(opts: InstallOptions, entry: string): Promi
   await fw.install(batch);
   const kept = batch.nftables.filter((c) => 'add' in c && 'element' in (c.add as object)).length;
   if (lock.note) process.stdout.write(`${lock.note}\n`);
+  ensureSpaIdentity(cfg);
   process.stdout.write(
     `installed table inet ${cfg.table} (policy ${cfg.base.policy}): ${cfg.base.allow.length} always-open service(s), ${cfg.doors.length} door(s), ${kept} grant(s) kept\n`,
   );

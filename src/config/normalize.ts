@@ -9,6 +9,7 @@ import {
 import { serviceCrossIssues, unroutableTarget } from './services';
 import { normalizeRotateParams } from './rotate-params';
 import type { Config, Door, DoorHooks, KnockDoor, SpaClient, SpaDoor, LogLevel, RotatingSequence, StaticSequence } from './types';
+import { checkSpaClient, checkSpaSettings, type SpaCheckSink } from './spa-checks';
 import { normalizeFwknopClients } from './fwknop-client';
 
 type Raw = Record<string, unknown>;
@@ -126,6 +127,8 @@ function kernelLimits(ctx: Ctx, d: KnockDoor, segs: Segs): void {
   if (d.interfaces && d.interfaces.includes('any')) no('interfaces', '"any" is not an interface name in nftables; list real interfaces or drop the key');
 }
 
+const spaSink = (ctx: Ctx): SpaCheckSink => ({ err: (segs, m) => ctx.err(segs, m), warn: (segs, message) => ctx.warnings.push({ segs, message }) });
+
 function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 'spa'>): SpaDoor {
   const s = d.spa as Raw;
   const ss: Segs = [...segs, 'spa'];
@@ -147,6 +150,7 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
         if (!common.open.some((o) => sameService(o, p))) ctx.err([...cs, 'open', i], `"${formatService(p)}" is not in the door's open list`);
       });
     }
+    checkSpaClient(client, cs, spaSink(ctx));
     clients.push(client);
   }
   const keys = new Map<string, string>();
@@ -161,6 +165,7 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
     port: (s.port as number | undefined) ?? 62201,
     windowSec: ctx.duration(s.window, [...ss, 'window'], 120, 5),
     allowAddress: (s.allow_address as boolean | undefined) ?? false,
+    ...(s.require_address === true ? { requireAddress: true } : {}),
     clients,
     ...(s.max_timeout !== undefined ? { maxTimeoutSec: ctx.duration(s.max_timeout, [...ss, 'max_timeout'], common.timeoutSec) } : {}),
     ...(nat?.ipv4 !== undefined ? { natPrefix4: nat.ipv4 } : {}),
@@ -168,6 +173,7 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
     ...(fwknop ? { format: 'fwknop' as const, fwknop } : {}),
   };
   if (spa.maxTimeoutSec !== undefined && spa.maxTimeoutSec < common.timeoutSec) ctx.err([...ss, 'max_timeout'], `is shorter than the door's timeout (${common.timeoutSec}s)`);
+  checkSpaSettings(spa, common.from !== undefined, ss, spaSink(ctx));
   return { ...common, kind: 'spa', spa };
 }
 

@@ -91,6 +91,8 @@ export interface SpaSettings {
   readonly windowSec: number;
   readonly maxTimeoutSec?: number;
   readonly allowAddress: boolean;
+  /** The datagram must carry an address equal to its source (fwknop's REQUIRE_SOURCE_ADDRESS). */
+  readonly requireAddress?: boolean;
   readonly natPrefix4?: number;
   readonly natPrefix6?: number;
   readonly clients: readonly SpaClient[];

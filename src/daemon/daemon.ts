@@ -9,7 +9,7 @@ import { ConfigError, cidrContains, parseAddr, type Cidr } from '../core';
 import type { Config } from '../config';
 import { decodeFrame, DuplicateFilter } from '../packet';
 import { formatConsumed, type KnockOutcome } from '../knock';
-import { ReplayCache, verifyDatagram } from '../spa';
+import { CostLimiter, ReplayCache, verifyDatagram } from '../spa';
 import { buildSetLayout } from '../nft';
 import type { HookRunner } from '../io/hook-runner';
 import { Firewall } from './firewall';
@@ -57,6 +57,8 @@ export class Daemon {
   /** Debug lines have their own budget, so they never crowd out the stage and reset lines. */
   private readonly debugLimit = new RateLimit(50, 1000);
   private readonly dups = new DuplicateFilter();
+  /** Budget of SPA key agreements per source; kept across reloads. */
+  private readonly spaCost = new CostLimiter();
   private suppressed = 0;
   /** One ruleset check or reinstall at a time; grants failing together share it. */
   private rulesetCheck: Promise<boolean> | undefined;
@@ -99,7 +101,8 @@ export class Daemon {
       if (rt.filter !== this.rt.filter || rt.snapLen !== this.rt.snapLen) await this.deps.capture.setFilter(rt.filter, rt.snapLen);
       this.rt = rt;
       this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg), this.deps.probe);
-      if (rt.spaWindowMs > this.replay.windowMs) await this.loadReplay(cfg);
+      // The replay horizon keeps nonces pruned under a smaller window refused after a raise.
+      if (rt.spaWindowMs > this.replay.windowMs) this.replay.setWindow(rt.spaWindowMs);
       this.deps.log.info({ event: 'reload', doors: cfg.doors.map((d) => d.name), filter: rt.filter }, 'config reloaded');
       return true;
     } catch (e) {
@@ -218,7 +221,7 @@ export class Daemon {
     const forUs = door.target ? inTargets(door.target, ev.dst) : this.deps.isLocal(ev.dst);
     const r = !arrivedOn(door.interfaces, ev.ifname)
       ? { ok: false as const, reason: 'wrong-interface', detail: ev.ifname }
-      : forUs ? verifyDatagram(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
+      : forUs ? verifyDatagram(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring, limiter: this.spaCost }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
     if (!r.ok) {
       bump(this.stats.spaRejected, r.reason);
       if (this.limited()) this.deps.log.warn({ event: 'spa-reject', door: door.name, src: ev.src, reason: r.reason, detail: r.detail }, `SPA rejected: ${r.reason}`);

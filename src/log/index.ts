@@ -9,7 +9,7 @@ export const EVENTS = [
   'start', 'stop', 'reload', 'reload-failed', 'config-warning',
   'knock-stage', 'knock-success', 'knock-reset', 'knock-evicted', 'knock-ignored',
   'grant', 'grant-failed', 'set-full', 'revoke', 'revoke-failed', 'hook', 'hook-failed',
-  'spa-accept', 'spa-reject', 'replay-state',
+  'spa-accept', 'spa-reject', 'replay-state', 'spa-identity',
   'nft-error', 'nft-transport', 'ruleset-missing', 'ruleset-installed', 'ruleset-foreign',
   'internal-error', 'metrics',
 ] as const;

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfigText, type SpaDoor } from '../../../src/config';
 import { formatService, parseService } from '../../../src/core';
-import { ReplayCache, verifyDatagram } from '../../../src/spa';
+import { buildSpaKeyring, ReplayCache, verifyDatagram } from '../../../src/spa';
 import { FKO_MSG, FWKNOP_REJECT_REASONS, HMAC_B64_LEN, buildFwknopDatagram, decodePlaintext, decryptBody, fwknopHmac, hmacMatches, verifyFwknop } from '../../../src/spa/fwknop';
-import { seeded } from './door-fixture';
+import { SERVER_A, seeded } from './door-fixture';
 
 interface VectorCase {
   name: string;
@@ -205,7 +205,8 @@ test('the builder makes what the client makes: a built datagram verifies', () =>
 });
 
 test('the daemon\'s dispatch sends a fwknop door\'s datagrams to this verifier', () => {
-  const r = verifyDatagram(Buffer.from(vec('access-a').datagram, 'latin1'), { src: '192.0.2.7', door: door(''), nowMs: NOW, replay: new ReplayCache(120_000, 1000) });
+  const d = door('');
+  const r = verifyDatagram(Buffer.from(vec('access-a').datagram, 'latin1'), { src: '192.0.2.7', door: d, nowMs: NOW, replay: new ReplayCache(120_000, 1000), keyring: buildSpaKeyring(d, SERVER_A) });
   assert.ok(r.ok);
   assert.equal(r.value.client, 'alice');
 });
@@ -255,4 +256,17 @@ test('SHA3 HMACs (fwknopd accepts them) verify; an authentic GnuPG datagram is r
   const gpg = Buffer.concat([Buffer.from([0x85, 0x02, 0x0c]), Buffer.alloc(300, 0x42)]).toString('base64').replace(/=+$/, '').slice(2);
   const fwd = `${gpg}${fwknopHmac('sha256', HMAC, gpg)}`;
   assert.equal(why(run(fwd, door(''))), 'gpg-refused');
+});
+
+test('stanzas sharing keys: when the first refuses, the next whose SOURCE holds the sender decides (as fwknopd)', () => {
+  const k = `key: "base64:${V.key_base64}", hmac_key: "base64:${V.hmac_key_base64}"`;
+  const d = loadConfigText(`doors:\n  fw:\n    open: ["22/tcp", "443/tcp"]\n    spa:\n      format: fwknop\n      clients:\n        any: { ${k}, open: ["22/tcp"] }\n        office: { ${k}, from: ["192.0.2.0/24"], open: ["443/tcp"] }\n`).config.doors[0] as SpaDoor;
+  const g = buildFwknopDatagram({ key: KEY, hmacKey: HMAC, rand: '1234567890123456', salt: Buffer.alloc(8, 7), username: 'root', timestamp: NOW / 1000, message: '192.0.2.7,tcp/443' });
+  const r = run(g, d);
+  assert.ok(r.ok, why(r));
+  assert.equal(r.value.client, 'office');
+  const away = buildFwknopDatagram({ key: KEY, hmacKey: HMAC, rand: '1234567890123456', salt: Buffer.alloc(8, 8), username: 'root', timestamp: NOW / 1000, message: '198.51.100.9,tcp/443' });
+  const denied = run(away, d, { src: '198.51.100.9' });
+  assert.equal(why(denied), 'access-denied', 'only the first stanza holds this source');
+  assert.ok(!denied.ok && denied.append, 'spent');
 });
