@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfigText, type SpaDoor } from '../src/config';
 import { decodeFrame, DuplicateFilter, LinkType } from '../src/packet';
 import { KnockEngine } from '../src/knock';
-import { buildSpaPacket, generateClientKey, keyringFor, ReplayCache, serverEntryOf, verifySpa } from '../src/spa';
+import { spaRejectCases } from './spa-reject';
 import type { Frame } from '../src/core';
 
 const SECONDS = Number(process.argv[2] ?? 2);
@@ -47,35 +47,7 @@ function rate(name: string, fn: (i: number) => string): RateResult {
 }
 
 function spaCases(): RateResult[] {
-  const key = generateClientKey('aead');
-  const entry = serverEntryOf(key) as { key: string };
-  const cfg = loadConfigText(`table: b\ndoors:\n  spa:\n    spa:\n      port: 62201\n      clients:\n        bench: { key: "${entry.key}" }\n    open: ["22/tcp"]\n`).config;
-  const door = cfg.doors.find((d): d is SpaDoor => d.kind === 'spa') as SpaDoor;
-  const keyring = keyringFor(door);
-  const now = Date.now();
-  const replay = new ReplayCache(120_000, cfg.limits.maxReplay);
-  const ctx = { src: '10.1.2.3', door, nowMs: now, replay, keyring };
-  const garbage = Array.from({ length: 1024 }, () => randomBytes(80));
-  const other = generateClientKey('aead');
-  const forged = Array.from({ length: 1024 }, () => buildSpaPacket({ key: other, nowMs: now }));
-  const tampered = Array.from({ length: 1024 }, () => {
-    const p = Buffer.from(buildSpaPacket({ key, nowMs: now }));
-    p[p.length - 1] = (p[p.length - 1] as number) ^ 1;
-    return p;
-  });
-  const valid = buildSpaPacket({ key, nowMs: now });
-  const first = verifySpa(valid, ctx);
-  if (!first.ok) throw new Error(`the valid packet was rejected: ${first.reason}`);
-  const reason = (p: Uint8Array): string => {
-    const r = verifySpa(p, ctx);
-    return r.ok ? 'accepted' : r.reason;
-  };
-  return [
-    rate('spa garbage (80 random bytes)', (i) => reason(garbage[i & 1023] as Uint8Array)),
-    rate('spa forged (sealed with another key)', (i) => reason(forged[i & 1023] as Uint8Array)),
-    rate('spa tampered (right client hint, bad tag)', (i) => reason(tampered[i & 1023] as Uint8Array)),
-    rate('spa replayed (valid, already seen)', () => reason(valid)),
-  ];
+  return spaRejectCases(rate);
 }
 
 /** Ethernet + IPv4 + TCP SYN or UDP, as libpcap hands a frame over. */

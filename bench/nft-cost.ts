@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { NftProcess } from '../src/io/nft-runner';
 import { buildGrantBatch } from '../src/nft/elements';
+import { SetLayout } from '../src/nft/layout';
 
 const table = process.argv[2] ?? 'nkb';
 const runs = Math.min(Number(process.argv[3] ?? 50), 1000);
@@ -32,7 +33,7 @@ async function time(fn: (i: number) => Promise<void>): Promise<number[]> {
 async function main(): Promise<void> {
   const nft = new NftProcess();
   const grant = (i: number): Promise<void> =>
-    nft.apply(buildGrantBatch(table, [{ door: 'bench', family: 4, addr: `192.0.2.${(i % 250) + 1}`, services: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 5 }]), 'bench grant');
+    nft.apply(buildGrantBatch(table, new SetLayout([]), [{ door: 'bench', family: 4, addr: `192.0.2.${(i % 250) + 1}`, services: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 5 }]), 'bench grant');
   const nftMs = await time(grant);
   const trueMs = await time(() => spawnTrue());
   process.stdout.write(`${JSON.stringify({ nftMs, trueMs })}\n`);

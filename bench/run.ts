@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KNOCKCTL, Lab, REPO, skipReason, sleep, waitForLine } from '../test/integration/support/lab';
 import { RunningDaemon, scratch, writeConfig } from '../test/integration/support/daemon';
-import { buildSpaPacket, generateClientKey, serverEntryOf } from '../src/spa';
+import { buildSpaPacket, formatIdentityFile, generateClientKey, generateIdentity, serverEntryOf } from '../src/spa';
 import { addClientAddrs, bridgeServer, SERVER_IF, flushGrants, floodStep, KNOCKS, latencyRuns, memoryMB, memorySteps, TABLE, type Keeper } from './net';
 import { renderReport, type Results, type KeeperResults } from './report';
+import { spaWireRuns } from './spa-wire';
 import { fwknopNet, type FwknopRate } from './fwknop';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -45,7 +46,12 @@ function machine(): Results['machine'] {
   };
 }
 
+/** The SPA identity the bench's daemons use: written into state_dir first, so datagrams can be built here. */
+const SPA_SERVER = generateIdentity();
+
 function spaKeyConfig(dir: string, key: string, mode: string): string {
+  mkdirSync(join(dir, 'state'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, 'state', 'spa-identity'), formatIdentityFile(SPA_SERVER), { mode: 0o600 });
   return writeConfig(dir, `table: ${TABLE}
 interfaces: [any]
 state_dir: ${dir}/state
@@ -195,7 +201,7 @@ async function main(): Promise<void> {
 
     process.stderr.write('nftknock daemon\n');
     const ours = await startOurs(lab, cfg);
-    const spaSteps = (): string[] => [`62201:udp:${Buffer.from(buildSpaPacket({ key: clientKey, nowMs: Date.now() })).toString('hex')}`];
+    const spaSteps = (): string[] => [`62201:udp:${Buffer.from(buildSpaPacket({ key: clientKey, server: SPA_SERVER.pub, door: 'spa', nowMs: Date.now() })).toString('hex')}`];
     results.ours = await keeperRuns(lab, sender, ours, spaSteps);
     serviceAlive(lab, 'nftknock');
     await stop(ours);
@@ -209,6 +215,15 @@ async function main(): Promise<void> {
     serviceAlive(lab, 'knockd');
     await stop(kd);
     await lab.down();
+
+    process.stderr.write('SPA rejection over the wire\n');
+    const spaLab = async (): Promise<Lab> => {
+      const l = new Lab(1);
+      labs.push(l);
+      await l.up();
+      return l;
+    };
+    results.spaWire = await spaWireRuns(spaLab, { count: QUICK ? 50_000 : 300_000, seconds: QUICK ? 3 : 6, nodeFlags: DAEMON_NODE_FLAGS });
 
     process.stderr.write('kernel-only door\n');
     lab = await freshLab();

@@ -9,7 +9,7 @@ import { inspectConfigText, redactIssues, type Config } from '../config';
 import { checkRuntime } from '../daemon';
 import { FsRuntimeFiles } from '../io/runtime-files';
 import { FsStateStore } from '../io/state-store';
-import { configPath, readConfigText } from './context';
+import { configPath, localAddressesNow, readConfigText } from './context';
 import { detectSshSession, enforceLints } from './lockout';
 
 /** Every issue and warning of the config file `file`, and the config when it has no issue. */
@@ -20,13 +20,14 @@ export async function inspectConfigFile(file: string): Promise<{ config?: Config
   const warnings = [...r.warnings];
   if (cfg) {
     try {
-      // isLocal only shapes how knocks are matched, not what is accepted: any answer will do here.
+      // This host's addresses now: the runtime check refuses router doors that forward to one of them.
       const files = new FsRuntimeFiles(file);
-      const rt = await checkRuntime(cfg, files, new FsStateStore(cfg.stateDir), () => true);
+      const rt = await checkRuntime(cfg, files, new FsStateStore(cfg.stateDir), localAddressesNow());
       // The daemon creates state_dir at start (a reload keeps the old one): checked here, not in checkRuntime.
-      // Without root only a permission problem is expected (the daemon runs as root): a warning then.
+      // As the daemon: refused only when it cannot be created; a permission problem without root is
+      // expected (the daemon runs as root): warnings then.
       const sd = files.stateDirProblem(cfg.stateDir);
-      if (sd) (sd.denied && process.getuid?.() !== 0 ? rt.warnings : rt.issues).push({ path: 'state_dir', message: sd.message });
+      if (sd) (sd.fatal && !(sd.denied && process.getuid?.() !== 0) ? rt.issues : rt.warnings).push({ path: 'state_dir', message: sd.message });
       const withLine = (i: ConfigIssue): ConfigIssue => {
         const line = i.line ?? r.lineOf(i.path);
         return line === undefined ? i : { ...i, line };

@@ -1,10 +1,12 @@
 /** The composition root's helpers: where the config file is, reading it, building real adapters. */
 import { readFileSync } from 'node:fs';
-import { UsageError, parseAddr, parsePortSpec, type PortSpec } from '../core';
-import { loadConfigText, type LoadedConfig } from '../config';
+import { ConfigError, UsageError, parseAddr, parsePortSpec, type PortSpec } from '../core';
+import { loadConfigText, localTargetIssues, type Config, type LoadedConfig } from '../config';
+import { LocalAddresses } from '../io/local-addresses';
 import { NftProcess } from '../io/nft-runner';
 import { fileError } from './system-errors';
 import { Firewall } from '../daemon';
+import { buildSetLayout } from '../nft';
 
 export const DEFAULT_CONFIG = '/etc/knockctl/config.yaml';
 
@@ -26,8 +28,25 @@ export function readConfig(file: string): LoadedConfig {
   return loadConfigText(readConfigText(file), file);
 }
 
-export function firewallFor(table: string): Firewall {
-  return new Firewall(new NftProcess(), table);
+/** Whether an address is this host's, as of now (one read of the interfaces, no refresh timer). */
+export function localAddressesNow(): (addr: string) => boolean {
+  const own = new LocalAddresses({ every: () => ({ cancel: () => undefined }) });
+  return (a) => own.has(a);
+}
+
+/**
+ * Refuse a config whose forwarded services or port forwards target this host's own addresses: the
+ * forward path never sees that traffic. install-ruleset runs it; check-config and the daemon (start,
+ * reload) get it from the runtime check.
+ */
+export function checkLocalTargets(cfg: Config, file: string): void {
+  const issues = localTargetIssues(cfg.doors, localAddressesNow());
+  if (issues.length) throw new ConfigError(issues, file);
+}
+
+/** The firewall of `table`; with `cfg`, grants and revokes go to the sets its doors have (nft/layout.ts). */
+export function firewallFor(table: string, cfg?: Config): Firewall {
+  return new Firewall(new NftProcess(), table, cfg ? buildSetLayout(cfg) : undefined);
 }
 
 /** Parse `ADDR` for grant/revoke. */

@@ -13,10 +13,11 @@ import { FsStateStore } from '../io/state-store';
 import { ExecHookRunner } from '../io/hook-runner';
 import { netnsOf, readStatusFile, writeStatusFile } from '../io/status-file';
 import { FsRuntimeFiles } from '../io/runtime-files';
-import { Daemon, Firewall, notInstalled, type DaemonStats, type Runtime } from '../daemon';
+import { Daemon, Firewall, ForeignTableError, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
 import { withLines } from './check-config';
 import { startMetricsServer, type MetricsServer } from './metrics';
+import { spaIdentityFor } from './identity';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
@@ -43,22 +44,28 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   const { config, warnings } = loadFor(file, opts);
   const log = createLogger({ level: config.logLevel });
   for (const w of warnings) log.warn({ event: 'config-warning', path: w.path, reason: w.message }, w.message);
+  // As check-config: a state_dir that cannot be created is refused; one that cannot be written is a
+  // warning (SPA fails closed, knocks work).
   const sd = new FsRuntimeFiles(file).stateDirProblem(config.stateDir);
-  if (sd) throw new ConfigError(withLines([{ path: 'state_dir', message: sd.message }], file), file);
+  if (sd?.fatal) throw new ConfigError(withLines([{ path: 'state_dir', message: sd.message }], file), file);
+  if (sd) log.warn({ event: 'config-warning', path: 'state_dir', reason: sd.message }, sd.message);
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
   // In process through libnftables when it loads (a grant costs ~0.05 ms instead of a ~3 ms process);
   // KNOCKCTL_NFT=process forces the nft binary (debugging, and tests that break the binary on purpose).
   const lib = process.env.KNOCKCTL_NFT === 'process' ? { reason: 'KNOCKCTL_NFT=process' } : NftLib.open();
   const nft = lib.runner ?? new NftProcess();
   log.info({ event: 'nft-transport', nft: lib.runner ? 'libnftables' : 'nft process', reason: lib.reason }, `nft transport: ${lib.runner ? 'libnftables in process' : `nft process (${lib.reason ?? ''})`}`);
-  if (!(await new Firewall(nft, config.table).exists())) throw notInstalled(config.table);
+  const owner = await new Firewall(nft, config.table).ownership();
+  if (owner === 'absent') throw notInstalled(config.table);
+  if (owner === 'foreign') throw new ForeignTableError(config.table);
+  const spaIdentity = spaIdentityFor(config, log);
   const local = new LocalAddresses();
   const daemon = new Daemon({
     capture: new PcapCapture({ interfaces: config.interfaces, bufferBytes: config.limits.captureBufferMiB << 20 }),
     nft, clock: systemClock, log, isLocal: (a) => local.has(a),
     store: new FsStateStore(config.stateDir),
     hooks: new ExecHookRunner(),
-    files: new FsRuntimeFiles(file),
+    files: Object.assign(new FsRuntimeFiles(file), { spaIdentity }),
     onStats: (stats, rt) => status(stats, rt),
   });
   // A full or read-only state_dir must not stop the daemon: knocks still work, SPA fails closed.

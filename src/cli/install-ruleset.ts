@@ -1,11 +1,12 @@
 /** `knockctl install-ruleset`: replace our table atomically, keeping grants and the caller's SSH access. */
 import { formatDuration, type AccessEntry, type SshSession } from '../core';
 import type { Config } from '../config';
-import { configPath, firewallFor, readConfig } from './context';
+import { checkLocalTargets, configPath, firewallFor, readConfig } from './context';
 import { parseDurationArg } from './duration-arg';
 import { armRollback, runDir, snapshotTable } from './confirm';
 import { detectSshSession, enforceLints, unknownSessionWarning } from './lockout';
 import { buildKernelDoors, buildRuleset } from '../nft';
+import { ensureSpaIdentity } from './identity';
 
 export interface InstallOptions {
   config?: string;
@@ -32,6 +33,7 @@ function antiLockout(cfg: Config, opts: InstallOptions, session: SshSession): { 
 export async function installRuleset(opts: InstallOptions, entry: string): Promise<number> {
   const file = configPath(opts.config);
   const { config: cfg, warnings } = readConfig(file);
+  checkLocalTargets(cfg, file);
   for (const w of warnings) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
   let confirmSecs: number | undefined;
   if (opts.confirm !== undefined) {
@@ -56,6 +58,7 @@ export async function installRuleset(opts: InstallOptions, entry: string): Promi
   await fw.install(batch);
   const kept = batch.nftables.filter((c) => 'add' in c && 'element' in (c.add as object)).length;
   if (lock.note) process.stdout.write(`${lock.note}\n`);
+  ensureSpaIdentity(cfg);
   process.stdout.write(
     `installed table inet ${cfg.table} (policy ${cfg.base.policy}): ${cfg.base.allow.length} always-open service(s), ${cfg.doors.length} door(s), ${kept} grant(s) kept\n`,
   );

@@ -10,8 +10,11 @@ import { status } from './status';
 import { grant, revoke } from './grant';
 import { configPath, firewallFor, readConfig } from './context';
 import { daemonCommand } from './daemon';
-import { keygenCommand, spaCommand } from './spa';
+import { spaCommand } from './spa';
+import { keygenCommand } from './keygen';
+import { identityCommand } from './identity';
 import { knockCommand } from './knock';
+import { clientStanzaCommand } from './client-stanza';
 import { importKnockdCommand } from './import-knockd';
 import { ALLOW_LOCKOUT_HELP } from './lockout';
 import { importFwknopCommand } from './import-fwknop';
@@ -116,9 +119,9 @@ program
 
 program
   .command('grant')
-  .description('give ADDR access to PORT/PROTO by hand (same sets, kernel expiry)')
+  .description('give ADDR access to services by hand (same sets, kernel expiry)')
   .argument('<addr>', 'IPv4 or IPv6 source address')
-  .argument('<ports...>', 'services like 22/tcp')
+  .argument('<services...>', 'services like 22/tcp, a door\'s forwarded service 192.168.1.10:22/tcp or port forward 2222/tcp=>192.168.1.10:22')
   .option('-c, --config <file>', CONFIG_HELP)
   .option('-t, --timeout <duration>', 'how long (seconds, or 30s, 10m, 1h30m)', '1h')
   .option('--door <name>', 'name recorded as the element comment', 'manual')
@@ -129,7 +132,7 @@ program
   .command('revoke')
   .description('take access away from ADDR (all its services, or the ones named)')
   .argument('<addr>', 'IPv4 or IPv6 source address')
-  .argument('[ports...]', 'services like 22/tcp (default: all)')
+  .argument('[services...]', 'services like 22/tcp or 192.168.1.10:22/tcp (default: all)')
   .option('-c, --config <file>', CONFIG_HELP)
   .addHelpText('after', '\nExamples:\n  sudo knockctl revoke 192.0.2.7\n  sudo knockctl revoke 192.0.2.7 22/tcp')
   .action((addr: string, ports: string[], o) => run(() => revoke(addr, ports, o))());
@@ -156,23 +159,35 @@ program
   .argument('<host|stanza>', 'server name or address, or a stanza of the client config')
   .option('-k, --key <file>', 'client key file (from knockctl keygen; mode 0600)')
   .option('-C, --client-config <file>', 'client config (default: ~/.config/knockctl/client.yaml or $KNOCKCTL_CLIENT_CONFIG)')
-  .option('-n, --name <name>', 'client name as the server knows it')
-  .option('-p, --port <port>', 'the door\'s SPA port (UDP; default 62201)')
-  .option('-o, --open <service...>', 'services to open, e.g. 22/tcp (default: all the server allows this client)')
-  .option('-a, --allow <addr>', 'open for this address instead of the packet\'s source (door needs allow_address)')
-  .option('-s, --allow-source', 'open for the address the datagram comes from (the default; fwknop\'s -s)')
-  .option('-t, --timeout <duration>', 'ask for a shorter or longer grant, e.g. 120 or 2m (capped by the door)')
+  .option('-p, --port <port>', 'the door\'s SPA port (UDP; default: the key file\'s, else 62201)')
+  .option('-o, --open <service...>', 'services to open as the door\'s open list writes them, e.g. 22/tcp or 2222/tcp=>192.168.1.10:22 (default: all the server allows this client)')
+  .option('-a, --allow <addr>', 'put this address in the datagram: open it instead of the source (door needs allow_address), or prove the source (require_address)')
+  .option('-R, --resolve-url <url>', 'learn this host\'s public address from URL (it answers with the address) and put it in the datagram')
+  .option('-s, --allow-source', 'carry no address: open the address the datagram comes from (the default; fwknop\'s -s)')
+  .option('-t, --timeout <duration>', 'ask for a shorter or longer grant, e.g. 120, 2m or 1h30m (capped by the door)')
+  .option('--time-offset <duration>', 'correct a badly set clock: -30s, +5m (added to this host\'s time)')
+  .option('--server-identity <x25519:...>', 'the server identity, when the key file has none (knockctl identity on the server)')
+  .option('--door <door>', 'the door, when the key file names none')
+  .option('--any-host', 'send although HOST is not the host the key file was made for')
+  .option('--test', 'build the datagram and show what it holds; do not send')
+  .option('--print', 'like --test, and print the datagram in hex')
+  .option('--save-packet <file>', 'also write the datagram to FILE (mode 0600)')
+  .option('-f, --force', 'overwrite --save-packet FILE')
   .option('-4, --ipv4', 'use IPv4')
   .option('-6, --ipv6', 'use IPv6')
   .option('-v, --verbose', 'say what was sent')
   .addHelpText('after', `
-A stanza of ~/.config/knockctl/client.yaml (like fwknop's .fwknoprc) supplies host, port, key_file,
-name, open, allow and timeout; options given on the command line win.
+The key file from 'knockctl keygen -c CONFIG --door DOOR' names the server identity, door and port:
+a datagram opens that door of that server only. A stanza of ~/.config/knockctl/client.yaml (like
+fwknop's .fwknoprc) supplies host, port, key_file, open, allow, resolve_url and timeout; options
+given on the command line win.
 
 Examples:
   knockctl spa server.example -k ~/.config/knockctl/alice.key && ssh server.example
   knockctl spa myserver                  # everything from the client config's "myserver" stanza
-  knockctl spa 192.0.2.10 -k alice.key -o 22/tcp -o 443/tcp -t 120`)
+  knockctl spa 192.0.2.10 -k alice.key -o 22/tcp -o 443/tcp -t 2m
+  knockctl spa gw.example -k alice.key -R https://ip.example.net/   # behind NAT, door with require_address
+  knockctl spa gw.example -k alice.key --test                       # show, do not send`)
   .action((host: string, o) => run(() => spaCommand(host, o))());
 
 program
@@ -183,6 +198,15 @@ program
   .allowExcessArguments()
   .argument('[args...]', 'knock [-u] [-d MS] [-4|-6] [-v] HOST PORT[:PROTO]...  (knockctl knock -h for more)')
   .action((args: string[]) => run(() => knockCommand(args))());
+
+program
+  .command('client-stanza')
+  .description('print the client.yaml stanza for a rotating knock door (its parameters, not its secret)')
+  .argument('<door>', 'a door with sequence: {rotate: ...}')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .option('--host <host>', 'the server name clients knock on (default: SERVER, to edit)')
+  .addHelpText('after', '\nExample:\n  knockctl client-stanza rot --host server.example >> rot-client.yaml')
+  .action((door: string, o: { config?: string; host?: string }) => run(() => clientStanzaCommand(door, o))());
 
 program
   .command('import-knockd')
@@ -211,8 +235,8 @@ program
   .option('-f, --force', 'overwrite --out')
   .addHelpText('after', `
 One spa.format: fwknop door; each access.conf stanza becomes a client with its keys, SOURCE,
-OPEN_PORTS, timeouts and REQUIRE_* settings. What does not carry over (GnuPG, CMD_EXEC, NAT, ...) is
-a warning with its line number.
+OPEN_PORTS, timeouts and REQUIRE_* settings; %include and %include_folder are followed. What does
+not carry over (GnuPG, CMD_EXEC, NAT, ...) is a warning with its file and line.
 
 Example:
   knockctl import-fwknop /etc/fwknop/access.conf --fwknopd-conf /etc/fwknop/fwknopd.conf -o /etc/knockctl/config.yaml`)
@@ -220,16 +244,37 @@ Example:
 
 program
   .command('keygen')
-  .description('create SPA key material: a client key file (0600) and the server config entry')
-  .option('--ed25519', 'signing key pair: the server holds only the public key')
+  .description('create an SPA client key: on the server, one key file for one door of this server, and the config entry')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .option('--door <door>', 'the SPA door the key is for (may be left out when the config has one SPA door)')
   .option('-n, --name <name>', 'client name', 'client')
   .option('-o, --out <file>', 'where to write the client key file (default: NAME.key)')
+  .option('--host <host>', 'the name or address clients reach this server by (recorded, so the client can warn about a wrong host)')
+  .option('--ed25519', 'signing key pair: the server config holds only the public key')
   .option('-f, --force', 'overwrite an existing key file')
   .addHelpText('after', `
+Run on the server: the key file holds the client's secret and this server's SPA identity, door and
+port, so it opens that door of this server only. Without -c/--door (a client making its own Ed25519
+key), the file holds the key only: append what 'knockctl identity' prints on the server.
+
 Examples:
-  knockctl keygen --name alice --out ~/.config/knockctl/alice.key
-  knockctl keygen --ed25519 --name bob`)
+  sudo knockctl keygen -c /etc/knockctl/config.yaml --door ssh-spa -n alice -o alice.key --host gw.example.org
+  knockctl keygen --ed25519 -n bob -o ~/.config/knockctl/gw.key      # on the client`)
   .action((o) => run(() => keygenCommand(o))());
+
+program
+  .command('identity')
+  .description('print this server\'s SPA identity, door and port as key-file lines (for clients with their own key)')
+  .option('-c, --config <file>', CONFIG_HELP)
+  .option('--door <door>', 'the SPA door (may be left out when the config has one SPA door)')
+  .option('--host <host>', 'also record the name or address clients reach this server by')
+  .addHelpText('after', `
+The identity is public: it is no secret, but it binds datagrams to this server. Give the output to a
+client that made its own key (knockctl keygen --ed25519); it appends the lines to its key file.
+
+Example:
+  sudo knockctl identity -c /etc/knockctl/config.yaml --door ssh-spa --host gw.example.org`)
+  .action((o) => run(() => identityCommand(o))());
 
 program
   .command('__rollback', { hidden: true })

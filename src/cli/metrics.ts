@@ -46,6 +46,7 @@ function families(s: DaemonStats, ctx: MetricsContext): Family[] {
     { name: 'knockctl_spa_rejected_total', help: 'SPA packets rejected, by reason.', type: 'counter', value: s.spaRejected, label: 'reason' },
     { name: 'knockctl_decode_errors_total', help: 'Captured frames that were not a usable packet, by reason.', type: 'counter', value: s.decodeErrors, label: 'reason' },
     { name: 'knockctl_nft_failures_total', help: 'nft batches that failed after their retry.', type: 'counter', value: s.nftFailures },
+    { name: 'knockctl_set_full_total', help: 'Grants and revokes refused because a set of the door was full (its set_size reached), by door.', type: 'counter', value: s.setFull ?? {}, label: 'door' },
     { name: 'knockctl_hook_failures_total', help: 'Door hooks (command, start_command, stop_command) that failed.', type: 'counter', value: s.hookFailures },
     { name: 'knockctl_internal_errors_total', help: 'Packets dropped by the last-resort error handler.', type: 'counter', value: s.internalErrors },
   ];

@@ -1,32 +1,44 @@
-/** `knockctl spa` (client: one UDP datagram, no root) and `knockctl keygen`. */
-import { createSocket } from 'node:dgram';
+/** `knockctl spa`: the SPA client (one UDP datagram, no root, no reply). */
+import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { homedir } from 'node:os';
-import { UsageError, parseAddr, type PortSpec } from '../core';
+import { UsageError, KnockctlError, formatService, parseAddr, parseDuration, parseService } from '../core';
 import { loadClientConfigText, type ClientStanza } from '../spa/client-config';
-import { buildSpaPacket, checkKeyFileMode, formatClientKeyFile, generateClientKey, parseClientKeyFile, serverEntryOf, type SpaClientKey } from '../spa';
-import { parsePortArgs } from './context';
+import {
+  buildSpaPacket, checkKeyFileMode, formatServerIdentity, identityFingerprint, parseClientKeyFile, parsePublicAddress, parseServerIdentity,
+  type ClientKeyFile,
+} from '../spa';
+import { fetchText } from '../io/http-text';
+import { writeFileAtomicSync } from '../io/atomic-file';
 import { fileError, resolveError } from './system-errors';
 import { parseDurationArg } from './duration-arg';
 
 export interface SpaOptions {
   clientConfig?: string;
   key?: string;
-  name?: string;
   port?: string;
   open?: string[];
   allow?: string;
   allowSource?: boolean;
+  resolveUrl?: string;
   timeout?: string;
+  timeOffset?: string;
+  serverIdentity?: string;
+  door?: string;
+  anyHost?: boolean;
+  test?: boolean;
+  print?: boolean;
+  savePacket?: string;
+  force?: boolean;
   ipv4?: boolean;
   ipv6?: boolean;
   verbose?: boolean;
 }
 
 /** Read a client key file, refusing one that others can read. */
-export function readKeyFile(file: string): SpaClientKey {
+export function readKeyFile(file: string): ClientKeyFile {
   let st;
   try {
     st = statSync(file);
@@ -51,6 +63,12 @@ async function resolveHost(host: string, family?: 4 | 6): Promise<{ address: str
   }
 }
 
+async function addressesOf(host: string): Promise<string[]> {
+  const lit = parseAddr(host);
+  if (lit) return [lit.text];
+  return (await lookup(host, { all: true }).catch(() => [])).map((r) => parseAddr(r.address)?.text ?? r.address);
+}
+
 /** `~/.config/knockctl/client.yaml`, or `--client-config`, or $KNOCKCTL_CLIENT_CONFIG. */
 function clientConfigPath(opt: string | undefined): { file: string; explicit: boolean } {
   const explicit = opt ?? process.env.KNOCKCTL_CLIENT_CONFIG;
@@ -72,48 +90,139 @@ function stanzaFor(target: string, opt: string | undefined): ClientStanza | unde
 
 const expandHome = (p: string): string => (p.startsWith('~/') ? join(homedir(), p.slice(2)) : p);
 
+/** `-o` value: any `open` entry's form, sent as its canonical text. */
+function serviceArg(s: string): string {
+  const r = parseService(s);
+  if (!r.ok) throw new UsageError(`--open ${r.detail ?? s}`);
+  return formatService(r.value);
+}
+
+/** `-30s`, `+5m`, `90`: seconds the client clock is off; added to it. */
+export function parseTimeOffset(s: string): number {
+  const m = /^([+-]?)(.+)$/.exec(s.trim());
+  const n = m ? parseDuration(m[2] as string) : undefined;
+  if (!m || n === undefined) throw new UsageError(`--time-offset ${s}: a signed duration such as -30s, +5m or 90`);
+  return (m[1] === '-' ? -1 : 1) * n;
+}
+
+/** Where the datagram goes and what it is bound to, with a clear message for every mismatch. */
+async function targetOf(keyFile: string, f: ClientKeyFile, host: string, st: ClientStanza | undefined, opts: SpaOptions): Promise<{ server: Uint8Array; door: string; port: number }> {
+  const idText = opts.serverIdentity ?? st?.server;
+  let server = f.server;
+  if (idText !== undefined) {
+    const p = parseServerIdentity(idText);
+    if (!p.ok) throw new UsageError(`server identity "${idText}": ${p.detail ?? ''}`);
+    if (server && !Buffer.from(server).equals(p.value)) {
+      throw new UsageError(`${keyFile} is for the server with identity ${identityFingerprint(server)}, not ${identityFingerprint(p.value)}: this key would open nothing there`);
+    }
+    server = p.value;
+  }
+  const doorOpt = opts.door ?? st?.door;
+  if (f.door !== undefined && doorOpt !== undefined && doorOpt !== f.door) {
+    throw new UsageError(`${keyFile} is for door "${f.door}", not "${doorOpt}": a datagram made for one door opens no other`);
+  }
+  const door = f.door ?? doorOpt;
+  if (!server || door === undefined) {
+    throw new UsageError(`${keyFile} does not say which server and door it is for: append the lines 'knockctl identity -c CONFIG --door DOOR' prints on the server, or pass --server-identity and --door`);
+  }
+  if (st?.name !== undefined && f.name !== undefined && st.name !== f.name) throw new UsageError(`${keyFile} is the key of "${f.name}", the stanza says "${st.name}"`);
+  if (f.host !== undefined && !opts.anyHost && f.host.toLowerCase() !== host.toLowerCase()) {
+    const [mine, theirs] = await Promise.all([addressesOf(f.host), addressesOf(host)]);
+    if (!mine.some((a) => theirs.includes(a))) {
+      throw new UsageError(`${keyFile} was made for door "${door}" of server ${f.host} (identity ${identityFingerprint(server)}), and ${host} is not that host; ` +
+        'pass --any-host if it is the same server under another name or address');
+    }
+  }
+  const portText = opts.port ?? (st?.port !== undefined ? String(st.port) : undefined);
+  const port = portText !== undefined ? Number(portText) : f.port ?? 62201;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port ${portText}: not a port 1-65535`);
+  if (f.port !== undefined && port !== f.port && opts.verbose) process.stderr.write(`note: door "${door}" listens on ${f.port}/udp per ${keyFile}; sending to ${port}/udp\n`);
+  return { server, door, port };
+}
+
+/** The address the datagram carries, if any: -a, -R URL, the stanza's, or (for a require_address door) the local source. */
+async function addressOf(f: ClientKeyFile, st: ClientStanza | undefined, opts: SpaOptions, sock: () => Promise<Socket>): Promise<string | undefined> {
+  if (opts.allowSource) return undefined;
+  if (opts.allow !== undefined) {
+    const a = parseAddr(opts.allow);
+    if (!a) throw new UsageError(`--allow ${opts.allow}: not an IPv4 or IPv6 address`);
+    return a.text;
+  }
+  const url = opts.resolveUrl ?? st?.resolveUrl;
+  if (url !== undefined) {
+    const found = parsePublicAddress(await fetchText(url));
+    if (!found) throw new KnockctlError('ERR_RESOLVE_URL', `${url} answered without an IPv4 or IPv6 address`);
+    if (opts.verbose) process.stderr.write(`public address from ${url}: ${found}\n`);
+    return found;
+  }
+  if (st?.allow !== undefined) return st.allow;
+  // A door that requires the address: the address this host sends from (right unless behind NAT; then use -R).
+  if (f.requireAddress) return (await sock()).address().address;
+  return undefined;
+}
+
 export async function spaCommand(hostOrStanza: string, opts: SpaOptions): Promise<number> {
   const st = stanzaFor(hostOrStanza, opts.clientConfig);
   if (opts.allow && opts.allowSource) throw new UsageError('--allow ADDR and --allow-source exclude each other');
+  if (opts.allow && opts.resolveUrl) throw new UsageError('--allow ADDR and --resolve-url URL exclude each other');
   if (st?.rotate && !opts.key) throw new UsageError(`"${hostOrStanza}" is a rotating knock door's stanza: knockctl knock --door ${hostOrStanza}`);
   const keyFile = opts.key ?? (st?.keyFile ? expandHome(st.keyFile) : undefined);
-  if (!keyFile) throw new UsageError(`--key FILE is required: "${hostOrStanza}" is not a stanza of the client config (create a key with: knockctl keygen)`);
-  const key = readKeyFile(keyFile);
+  if (!keyFile) throw new UsageError(`--key FILE is required: "${hostOrStanza}" is not a stanza of the client config (create a key on the server with: knockctl keygen -c CONFIG --door DOOR -n NAME -o FILE)`);
+  const f = readKeyFile(keyFile);
   const host = st?.host ?? hostOrStanza;
-  const port = Number(opts.port ?? st?.port ?? 62201);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port ${opts.port}: not a port 1-65535`);
-  const access: PortSpec[] = opts.open?.length ? parsePortArgs(opts.open) : [...(st?.open ?? [])];
+  const { server, door, port } = await targetOf(keyFile, f, host, st, opts);
+  const access = opts.open?.length ? opts.open.map(serviceArg) : [...(st?.open ?? [])];
   const timeoutSec = opts.timeout === undefined ? st?.timeoutSec : parseDurationArg('--timeout', opts.timeout, { min: 1, max: 0xffffffff });
-  const allow = opts.allowSource ? undefined : opts.allow ?? st?.allow;
-  const name = opts.name ?? st?.name;
+  const offsetMs = opts.timeOffset !== undefined ? parseTimeOffset(opts.timeOffset) * 1000 : 0;
   const target = await resolveHost(host, opts.ipv4 ? 4 : opts.ipv6 ? 6 : undefined);
-  const packet = buildSpaPacket({
-    key, access, nowMs: Date.now(),
-    ...(allow ? { addr: allow } : {}),
-    ...(name ? { name } : {}),
-    ...(timeoutSec !== undefined ? { timeoutSec } : {}),
-  });
-  const sock = createSocket(target.family === 6 ? 'udp6' : 'udp4');
-  await new Promise<void>((resolve, reject) => sock.send(packet, port, target.address, (e) => (e ? reject(e) : resolve())));
-  sock.close();
-  if (opts.verbose) process.stderr.write(`sent ${packet.length}-byte SPA packet to ${target.address} port ${port}/udp\n`);
-  return 0;
+  let socket: Socket | undefined;
+  const sock = async (): Promise<Socket> => {
+    if (!socket) {
+      const s = createSocket(target.family === 6 ? 'udp6' : 'udp4');
+      socket = s;
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.connect(port, target.address, () => resolve());
+      });
+    }
+    return socket;
+  };
+  try {
+    const addr = await addressOf(f, st, opts, sock);
+    const nowMs = Date.now() + offsetMs;
+    const packet = buildSpaPacket({ key: f.key, server, door, access, nowMs, ...(addr ? { addr } : {}), ...(timeoutSec !== undefined ? { timeoutSec } : {}) });
+    if (opts.savePacket) writeFileAtomicSync(opts.savePacket, packet, { mode: 0o600, ...(opts.force ? { force: true } : {}) });
+    if (opts.test || opts.print) {
+      process.stdout.write(describe({ packet, host, target: target.address, port, door, server, f, access, addr, timeoutSec, nowMs, offsetMs }));
+      if (opts.print) process.stdout.write(`${Buffer.from(packet).toString('hex')}\n`);
+      return 0;
+    }
+    const s = await sock();
+    await new Promise<void>((resolve, reject) => s.send(packet, (e) => (e ? reject(e) : resolve())));
+    if (opts.verbose) process.stderr.write(`sent ${packet.length}-byte SPA datagram to ${target.address} port ${port}/udp (door ${door}${addr ? `, address ${addr}` : ''})\n`);
+    return 0;
+  } finally {
+    socket?.close();
+  }
 }
 
-export function keygenCommand(opts: { ed25519?: boolean; name?: string; out?: string; force?: boolean }): number {
-  const name = opts.name ?? 'client';
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,31}$/.test(name)) throw new UsageError(`--name ${name}: letters, digits, '_', '.', '@', '-'`);
-  const key = generateClientKey(opts.ed25519 ? 'ed25519' : 'aead');
-  const out = opts.out ?? `${name}.key`;
-  if (existsSync(out) && !opts.force) throw new UsageError(`${out} exists; choose another --out or pass --force`);
-  mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
-  writeFileSync(out, formatClientKeyFile(key), { mode: 0o600, flag: opts.force ? 'w' : 'wx' });
-  const entry = serverEntryOf(key);
-  const [k, v] = Object.entries(entry)[0] as [string, string];
-  process.stdout.write(
-    `client key written to ${out} (mode 0600): copy it to the client, e.g. ~/.config/knockctl/${name}.key\n` +
-      `add this under doors.<door>.spa.clients in the server config${key.type === 'aead' ? ' (it is the same secret: keep the config root-only)' : ' (a public key: not secret)'}:\n\n` +
-      `        ${name}: { ${k}: "${v}" }\n`,
-  );
-  return 0;
+interface Shown {
+  packet: Uint8Array; host: string; target: string; port: number; door: string; server: Uint8Array; f: ClientKeyFile;
+  access: string[]; addr: string | undefined; timeoutSec: number | undefined; nowMs: number; offsetMs: number;
+}
+
+function describe(s: Shown): string {
+  const off = s.offsetMs ? ` (clock ${s.offsetMs > 0 ? '+' : ''}${s.offsetMs / 1000}s)` : '';
+  return [
+    `SPA v2 datagram, ${s.packet.length} bytes: built, not sent`,
+    `  to:        ${s.host} (${s.target}) port ${s.port}/udp`,
+    `  door:      ${s.door}`,
+    `  server:    ${formatServerIdentity(s.server)} (${identityFingerprint(s.server)})`,
+    `  key:       ${s.f.key.type}${s.f.name ? ` (${s.f.name})` : ''}`,
+    `  services:  ${s.access.length ? s.access.join(', ') : 'everything the door lets this client open'}`,
+    `  address:   ${s.addr ?? 'the datagram\'s source'}`,
+    `  timeout:   ${s.timeoutSec !== undefined ? `${s.timeoutSec}s (capped by the door)` : 'the door\'s'}`,
+    `  timestamp: ${new Date(s.nowMs).toISOString()}${off}`,
+    '',
+  ].join('\n');
 }

@@ -1,5 +1,6 @@
 /** `knockctl status`: who has access to what, read from the kernel (the sets are the audit log). */
-import { formatDuration, formatPortSpec, formatService, type AccessEntry } from '../core';
+import { formatDuration, formatService, type AccessEntry } from '../core';
+import { entryServiceText, portForwards, withoutPortForwardTargets } from '../nft';
 import type { Config, Door } from '../config';
 import { newStats, type DaemonStats } from '../daemon';
 import { configPath, firewallFor, readConfig } from './context';
@@ -25,6 +26,7 @@ export interface Counters {
   spa_rejected: Record<string, number>;
   decode_errors: Record<string, number>;
   nft_failures: number;
+  set_full: Record<string, number>;
   hook_failures: number;
   internal_errors: number;
 }
@@ -49,7 +51,7 @@ export function countersOf(stats: DaemonStats): Counters {
   return {
     packets: s.packets, duplicates: s.duplicates, knocks: s.knocks, knock_successes: s.knockSuccesses, knock_resets: { ...s.knockResets },
     evictions: s.evictions, grants: s.grants, revokes: s.revokes, spa_accepted: s.spaAccepted,
-    spa_rejected: { ...s.spaRejected }, decode_errors: { ...s.decodeErrors }, nft_failures: s.nftFailures,
+    spa_rejected: { ...s.spaRejected }, decode_errors: { ...s.decodeErrors }, nft_failures: s.nftFailures, set_full: { ...s.setFull },
     hook_failures: s.hookFailures, internal_errors: s.internalErrors,
   };
 }
@@ -98,6 +100,7 @@ export const COUNTER_ROWS: readonly (readonly [keyof Counters, string, keyof Pai
   ['evictions', 'evictions', 'yellow'],
   ['decode_errors', 'decode errors', undefined],
   ['nft_failures', 'nft failures', 'red'],
+  ['set_full', 'set full', 'red'],
   ['hook_failures', 'hook failures', 'red'],
   ['internal_errors', 'internal errors', 'red'],
 ];
@@ -165,8 +168,9 @@ export interface FormatOptions {
   readonly paint?: Paint;
 }
 
-export function formatStatus(table: string, entries: readonly AccessEntry[], cfg?: Config, o: FormatOptions = {}): string {
+export function formatStatus(table: string, all: readonly AccessEntry[], cfg?: Config, o: FormatOptions = {}): string {
   const p = o.paint ?? PLAIN;
+  const entries = cfg ? withoutPortForwardTargets(all, cfg.doors) : all;
   const lines: string[] = [];
   if (o.daemon) lines.push(...formatDaemon(o.daemon, o.now ?? 0, p), '');
   const rb = o.rollback ? formatRollback(o.rollback, o.now ?? 0, p) : [];
@@ -177,7 +181,7 @@ export function formatStatus(table: string, entries: readonly AccessEntry[], cfg
     const sorted = [...entries].sort((a, b) => (a.expiresSec ?? Infinity) - (b.expiresSec ?? Infinity));
     for (const e of sorted) {
       const left = e.expiresSec === undefined ? 'permanent' : `${formatDuration(e.expiresSec)}${e.timeoutSec ? ` of ${formatDuration(e.timeoutSec)}` : ''}`;
-      rows.push([e.addr, `${e.port}/${e.proto}`, e.door ?? '(kernel door)', left]);
+      rows.push([e.addr, entryServiceText(e, cfg ? portForwards(cfg) : []), e.door ?? '(kernel door)', left]);
     }
     const [head, ...body] = pad(rows).split('\n');
     lines.push(p.bold(head as string), ...body);
@@ -189,13 +193,19 @@ export function formatStatus(table: string, entries: readonly AccessEntry[], cfg
   return lines.join('\n');
 }
 
-export function statusJson(table: string, entries: readonly AccessEntry[], daemon?: DaemonView, rollback?: RollbackView): unknown {
+/**
+ * `service` is the canonical text (`22/tcp`, `192.168.1.10:22/tcp`, `2222/tcp=>192.168.1.10:22`);
+ * `proto`/`port` are the element's: the service's port, or this host's port of a port forward.
+ */
+export function statusJson(table: string, all: readonly AccessEntry[], daemon?: DaemonView, rollback?: RollbackView, cfg?: Config): unknown {
+  const pfs = cfg ? portForwards(cfg) : [];
+  const entries = cfg ? withoutPortForwardTargets(all, cfg.doors) : all;
   return {
     table,
     ...(daemon ? { daemon } : {}),
     ...(rollback ? { rollback: { pending_until: rollback.pendingUntil === undefined ? null : new Date(rollback.pendingUntil).toISOString(), last: rollback.last ?? null } } : {}),
     grants: entries.map((e) => ({
-      family: e.family, addr: e.addr, proto: e.proto, port: e.port, door: e.door ?? null,
+      family: e.family, addr: e.addr, service: entryServiceText(e, pfs), proto: e.proto, port: e.port, door: e.door ?? null,
       timeout: e.timeoutSec ?? null, expires: e.expiresSec ?? null, set: e.set,
     })),
   };
@@ -206,7 +216,7 @@ export async function status(opts: StatusOptions): Promise<number> {
   const entries = await firewallFor(cfg.table).readAccessInstalled();
   const daemon = daemonView(readDaemonStatus(cfg.stateDir, cfg.table));
   const rollback = rollbackState(cfg.table);
-  if (opts.json) process.stdout.write(`${JSON.stringify(statusJson(cfg.table, entries, daemon, rollback), null, 2)}\n`);
+  if (opts.json) process.stdout.write(`${JSON.stringify(statusJson(cfg.table, entries, daemon, rollback, cfg), null, 2)}\n`);
   else {
     const paint = useColor(process.stdout.isTTY, process.env) ? COLOR : PLAIN;
     process.stdout.write(`${formatStatus(cfg.table, entries, cfg, { daemon, rollback, now: Date.now(), paint })}\n`);

@@ -6,7 +6,7 @@
  */
 import { Document, isSeq, visit } from 'yaml';
 import { ConfigError, type ConfigIssue, type PortSpec, formatPortSpec, parseCidr } from '../core';
-import { type FwknopStanza, type FwknopValue, isYes, parseAccessConf, parseFwknopdConf } from './fwknop-parse';
+import { type AccessReader, type FwknopStanza, type FwknopValue, isYes, parseAccessConf, parseFwknopdConf } from './fwknop-parse';
 import { FWKNOP_MAX_HMAC_KEY_LEN, FWKNOP_MAX_KEY_LEN } from './fwknop-client';
 
 /** fwknopd's defaults: FW_ACCESS_TIMEOUT 30 s, MAX_FW_TIMEOUT 300 s, MAX_SPA_PACKET_AGE 120 s, port 62201. */
@@ -17,6 +17,8 @@ const DOOR = 'fwknop';
 export interface FwknopImportInput {
   readonly accessText: string;
   readonly accessFile: string;
+  /** Follows `%include` / `%include_folder`; without it they are warnings. */
+  readonly reader?: AccessReader;
   readonly fwknopdText?: string;
   readonly fwknopdFile?: string;
   /** Services for stanzas without OPEN_PORTS (fwknopd let those open anything asked for). */
@@ -52,11 +54,17 @@ const HMAC_DIGESTS = ['md5', 'sha1', 'sha256', 'sha384', 'sha512', 'sha3_256', '
 class Ctx {
   readonly issues: ConfigIssue[] = [];
   readonly warnings: string[] = [];
-  constructor(readonly file: string) {}
-  err(v: { line: number }, path: string, message: string): void {
-    this.issues.push({ path, message, line: v.line });
+  /** The file being read: access.conf, or one it includes (whose lines are named with it). */
+  at: string;
+  constructor(readonly file: string) {
+    this.at = file;
   }
-  warn(v: { line: number }, message: string, file = this.file): void {
+  /** An issue at a line of `file`; the error names access.conf, so another file's name and line lead the message. */
+  err(v: { line: number }, path: string, message: string, file = this.at): void {
+    if (file === this.file) this.issues.push({ path, message, line: v.line });
+    else this.issues.push({ path: '', message: `${file}:${v.line}: ${path ? `${path}: ` : ''}${message}` });
+  }
+  warn(v: { line: number }, message: string, file = this.at): void {
     this.warnings.push(`${file}:${v.line}: ${message}`);
   }
 }
@@ -157,13 +165,13 @@ function stanzaClient(ctx: Ctx, s: FwknopStanza, input: FwknopImportInput, path:
 /** fwknopd.conf → interfaces, SPA port and window; warnings for the rest. */
 function daemonSettings(ctx: Ctx, text: string, file: string, out: Raw, spa: Raw): void {
   const { vars, bad } = parseFwknopdConf(text);
-  for (const l of bad) ctx.issues.push({ path: file, message: 'not a "VARIABLE value" line', line: l });
+  for (const l of bad) ctx.err({ line: l }, '', 'not a "VARIABLE value" line', file);
   const intf = vars.get('PCAP_INTF');
-  if (intf && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(intf.value)) ctx.issues.push({ path: file, message: `PCAP_INTF "${intf.value}" is not an interface name`, line: intf.line });
+  if (intf && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(intf.value)) ctx.err(intf, '', `PCAP_INTF "${intf.value}" is not an interface name`, file);
   else if (intf) out.interfaces = [intf.value];
   const portOf = (v: FwknopValue, text: string | undefined): void => {
     const n = Number(text);
-    if (!/^[0-9]{1,5}$/.test(text ?? '') || n < 1 || n > 65535) ctx.issues.push({ path: file, message: `${v.value}: the port is not 1-65535`, line: v.line });
+    if (!/^[0-9]{1,5}$/.test(text ?? '') || n < 1 || n > 65535) ctx.err(v, '', `${v.value}: the port is not 1-65535`, file);
     else spa.port = n;
   };
   const filter = vars.get('PCAP_FILTER');
@@ -215,22 +223,22 @@ function render(file: string, out: Raw, comments: ReadonlyMap<string, string>): 
 }
 
 /** DESTINATION: the door's `target` when every imported stanza names the same; otherwise a warning each. */
-function doorTarget(ctx: Ctx, dests: readonly { num: number; line: number; dest?: string[] }[]): string[] | undefined {
+function doorTarget(ctx: Ctx, dests: readonly { num: number; file: string; line: number; dest?: string[] }[]): string[] | undefined {
   const texts = new Set(dests.map((d) => (d.dest ?? ['ANY']).join(',')));
   const first = dests[0]?.dest;
   if (texts.size === 1) return first;
-  for (const d of dests) if (d.dest) ctx.warn({ line: d.line }, `stanza #${d.num}: DESTINATION differs between stanzas and is not imported; the door's \`target\` applies to all its clients`);
+  for (const d of dests) if (d.dest) ctx.warn({ line: d.line }, `stanza #${d.num}: DESTINATION differs between stanzas and is not imported; the door's \`target\` applies to all its clients`, d.file);
   return undefined;
 }
 
 /** Translate. Throws ConfigError (each issue with its line) when a file is malformed or nothing is usable. */
 export function importFwknop(input: FwknopImportInput): { yaml: string; warnings: string[] } {
   const ctx = new Ctx(input.accessFile);
-  const parsed = parseAccessConf(input.accessText);
-  for (const l of parsed.bad) ctx.issues.push({ path: input.accessFile, message: 'not a "VARIABLE value" line', line: l });
+  const parsed = parseAccessConf(input.accessText, input.accessFile, input.reader);
+  for (const b of parsed.bad) ctx.err(b, '', b.message, b.file);
   for (const v of parsed.outside) {
-    if (v.name.startsWith('%')) ctx.warn(v, `${v.name} ${v.value}: not followed; import that file too and merge its clients`);
-    else ctx.err(v, input.accessFile, `${v.name} before the first SOURCE: every stanza starts with SOURCE`);
+    if (v.name.startsWith('%')) ctx.warn(v, `${v.name} ${v.value}: not followed; import that file too and merge its clients`, v.file);
+    else ctx.err(v, '', `${v.name} before the first SOURCE: every stanza starts with SOURCE`, v.file);
   }
   const out: Raw = {};
   const spa: Raw = { format: 'fwknop', port: 62201, window: 120, max_timeout: MAX_FW_TIMEOUT };
@@ -240,8 +248,9 @@ export function importFwknop(input: FwknopImportInput): { yaml: string; warnings
   const comments = new Map<string, string>();
   const open: PortSpec[] = [];
   const seen = new Map<string, number>();
-  const dests: { num: number; line: number; dest?: string[] }[] = [];
+  const dests: { num: number; file: string; line: number; dest?: string[] }[] = [];
   for (const s of parsed.stanzas) {
+    ctx.at = s.file;
     const name = `stanza-${s.num}`;
     const r = stanzaClient(ctx, s, input, `doors.${DOOR}.spa.clients.${name}`);
     const same = 'skip' in r ? undefined : `${String(r.data.key)} ${String(r.data.hmac_key)} ${JSON.stringify(r.data.from ?? [])}`;
@@ -252,14 +261,15 @@ export function importFwknop(input: FwknopImportInput): { yaml: string; warnings
       continue;
     }
     if (same !== undefined) seen.set(same, s.num);
-    dests.push({ num: s.num, line: s.vars.get('DESTINATION')?.line ?? s.line, ...(r.dest ? { dest: r.dest } : {}) });
+    dests.push({ num: s.num, file: s.file, line: s.vars.get('DESTINATION')?.line ?? s.line, ...(r.dest ? { dest: r.dest } : {}) });
     clients[name] = r.data;
-    comments.set(name, `${input.accessFile} line ${s.line}, stanza #${s.num}: SOURCE ${s.vars.get('SOURCE')?.value ?? ''}`);
+    comments.set(name, `${s.file} line ${s.line}, stanza #${s.num}: SOURCE ${s.vars.get('SOURCE')?.value ?? ''}`);
     for (const p of r.open) if (!open.some((o) => o.port === p.port && o.proto === p.proto)) open.push(p);
   }
+  ctx.at = input.accessFile;
   if (ctx.issues.length > 0) throw new ConfigError(ctx.issues, input.accessFile);
   if (Object.keys(clients).length === 0) {
-    throw new ConfigError([{ path: input.accessFile, message: `no stanza can be imported (${parsed.stanzas.length} found): see the warnings`, line: parsed.stanzas[0]?.line ?? 1 }], input.accessFile);
+    throw new ConfigError([{ path: '', message: `no stanza can be imported (${parsed.stanzas.length} found): see the warnings`, line: parsed.stanzas[0]?.line ?? 1 }], input.accessFile);
   }
   ctx.warnings.push(`${input.accessFile}: an address sent with -a must now be the sender's own (fwknopd allowed any); set allow_address: true on a client to keep fwknopd's behaviour`);
   const target = doorTarget(ctx, dests);

@@ -42,24 +42,79 @@ export function parseFwknopVars(text: string): { vars: FwknopVar[]; bad: number[
 export interface FwknopStanza {
   /** 1-based stanza number, as fwknopd logs it (`stanza #N`). */
   readonly num: number;
-  /** Line of its SOURCE. */
+  /** The file it is in (access.conf, or one it includes) and the line of its SOURCE. */
+  readonly file: string;
   readonly line: number;
   readonly vars: ReadonlyMap<string, FwknopValue>;
 }
 
-/** access.conf: stanzas (each from a SOURCE line), and the variables seen before the first one. */
-export function parseAccessConf(text: string): { stanzas: FwknopStanza[]; outside: FwknopVar[]; bad: number[] } {
-  const { vars, bad } = parseFwknopVars(text);
-  const stanzas: { num: number; line: number; vars: Map<string, FwknopValue> }[] = [];
-  const outside: FwknopVar[] = [];
-  for (const v of vars) {
-    if (v.name === 'SOURCE') stanzas.push({ num: stanzas.length + 1, line: v.line, vars: new Map() });
-    const cur = stanzas[stanzas.length - 1];
-    // %include lines belong to no stanza; fwknopd reads them as files of their own.
-    if (!cur || v.name.startsWith('%')) outside.push(v);
-    else cur.vars.set(v.name, { value: v.value, line: v.line });
-  }
-  return { stanzas, outside, bad };
+/** Reads what access.conf includes (I/O stays with the caller: the CLI passes the file system). */
+export interface AccessReader {
+  /** The file's text; throws with a clear message when it cannot be read. */
+  read(path: string): string;
+  /** The `.conf` files of a directory (`%include_folder`), full paths, sorted; throws when unreadable. */
+  list(dir: string): string[];
+}
+
+export interface AccessFiles {
+  readonly stanzas: FwknopStanza[];
+  /** Variables before a file's first SOURCE, and `%include` directives when there is no reader. */
+  readonly outside: (FwknopVar & { readonly file: string })[];
+  readonly bad: { readonly file: string; readonly line: number; readonly message: string }[];
+}
+
+const MAX_INCLUDE_DEPTH = 8;
+
+/**
+ * access.conf and the files it includes, in fwknopd's order: an included file's stanzas come where
+ * its `%include` / `%include_folder` line is; each stanza knows its file. Every `SOURCE` starts a
+ * stanza; until the next one, variables belong to it (within one file). Without a reader,
+ * `%include` lines are returned in `outside`, not followed.
+ */
+export function parseAccessConf(text: string, file: string, reader?: AccessReader): AccessFiles {
+  const out: { stanzas: FwknopStanza[]; outside: (FwknopVar & { file: string })[]; bad: { file: string; line: number; message: string }[] } = { stanzas: [], outside: [], bad: [] };
+  const include = (v: FwknopVar, from: string, chain: readonly string[]): void => {
+    let files: string[];
+    try {
+      files = v.name === '%INCLUDE' ? [v.value] : (reader as AccessReader).list(v.value);
+    } catch (e) {
+      out.bad.push({ file: from, line: v.line, message: `${v.name} ${v.value}: ${(e as Error).message}` });
+      return;
+    }
+    for (const f of files) {
+      if (chain.includes(f) || chain.length >= MAX_INCLUDE_DEPTH) {
+        out.bad.push({ file: from, line: v.line, message: `${v.name} ${f}: included from itself, or nested more than ${MAX_INCLUDE_DEPTH} deep` });
+        continue;
+      }
+      let t: string;
+      try {
+        t = (reader as AccessReader).read(f);
+      } catch (e) {
+        out.bad.push({ file: from, line: v.line, message: `${v.name} ${f}: ${(e as Error).message}` });
+        continue;
+      }
+      walk(t, f, [...chain, f]);
+    }
+  };
+  const walk = (t: string, f: string, chain: readonly string[]): void => {
+    const { vars, bad } = parseFwknopVars(t);
+    for (const l of bad) out.bad.push({ file: f, line: l, message: 'not a "VARIABLE value" line' });
+    let cur: { vars: Map<string, FwknopValue> } | undefined;
+    for (const v of vars) {
+      if ((v.name === '%INCLUDE' || v.name === '%INCLUDE_FOLDER') && reader) {
+        include(v, f, chain);
+        continue;
+      }
+      if (v.name === 'SOURCE') {
+        cur = { vars: new Map() };
+        out.stanzas.push({ num: out.stanzas.length + 1, file: f, line: v.line, vars: cur.vars });
+      }
+      if (cur && !v.name.startsWith('%')) cur.vars.set(v.name, { value: v.value, line: v.line });
+      else out.outside.push({ ...v, file: f });
+    }
+  };
+  walk(text, file, [file]);
+  return out;
 }
 
 /** fwknopd.conf: the last value of each variable (fwknopd keeps the last). */

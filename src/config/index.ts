@@ -10,6 +10,7 @@ export * from './types';
 export { formatPath, parsePath } from './validate';
 export { normalizeConfig, normalizeCommand } from './normalize';
 export { collectSecrets, redactIssues, redactText, REDACTED } from './redact';
+export { localTargetIssues } from './services';
 
 /** Everything known about a config text, valid or not: what `check-config` reports in one go. */
 export interface ConfigInspection {

@@ -6,8 +6,10 @@ import {
   type Cidr, type PortSpec, type Service, parseCidr, parseDuration, parsePortSpec, parseKnockStep, parseTcpFlags,
   formatKnockStep, formatService, parseService, sameService, DURATION_HINT,
 } from '../core';
+import { serviceCrossIssues, unroutableTarget } from './services';
 import { normalizeRotateParams } from './rotate-params';
 import type { Config, Door, DoorHooks, KnockDoor, SpaClient, SpaDoor, LogLevel, RotatingSequence, StaticSequence } from './types';
+import { checkSpaClient, checkSpaSettings, type SpaCheckSink } from './spa-checks';
 import { normalizeFwknopClients } from './fwknop-client';
 
 type Raw = Record<string, unknown>;
@@ -50,8 +52,9 @@ class Ctx {
     const out: Service[] = [];
     ((list as string[] | undefined) ?? []).forEach((s, i) => {
       const r = parseService(s);
-      if (!r.ok) this.err([...segs, i], r.detail ?? r.reason);
-      else if (r.value.kind !== 'local') this.err([...segs, i], `"${s}": forwarded services and port forwards are not supported yet`);
+      if (!r.ok) return this.err([...segs, i], r.detail ?? r.reason);
+      const bad = unroutableTarget(r.value);
+      if (bad) this.err([...segs, i], bad);
       else out.push(r.value);
     });
     return out;
@@ -124,6 +127,8 @@ function kernelLimits(ctx: Ctx, d: KnockDoor, segs: Segs): void {
   if (d.interfaces && d.interfaces.includes('any')) no('interfaces', '"any" is not an interface name in nftables; list real interfaces or drop the key');
 }
 
+const spaSink = (ctx: Ctx): SpaCheckSink => ({ err: (segs, m) => ctx.err(segs, m), warn: (segs, message) => ctx.warnings.push({ segs, message }) });
+
 function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 'spa'>): SpaDoor {
   const s = d.spa as Raw;
   const ss: Segs = [...segs, 'spa'];
@@ -145,6 +150,7 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
         if (!common.open.some((o) => sameService(o, p))) ctx.err([...cs, 'open', i], `"${formatService(p)}" is not in the door's open list`);
       });
     }
+    checkSpaClient(client, cs, spaSink(ctx));
     clients.push(client);
   }
   const keys = new Map<string, string>();
@@ -159,6 +165,7 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
     port: (s.port as number | undefined) ?? 62201,
     windowSec: ctx.duration(s.window, [...ss, 'window'], 120, 5),
     allowAddress: (s.allow_address as boolean | undefined) ?? false,
+    ...(s.require_address === true ? { requireAddress: true } : {}),
     clients,
     ...(s.max_timeout !== undefined ? { maxTimeoutSec: ctx.duration(s.max_timeout, [...ss, 'max_timeout'], common.timeoutSec) } : {}),
     ...(nat?.ipv4 !== undefined ? { natPrefix4: nat.ipv4 } : {}),
@@ -166,6 +173,7 @@ function spaDoor(ctx: Ctx, d: Raw, segs: Segs, common: Omit<SpaDoor, 'kind' | 's
     ...(fwknop ? { format: 'fwknop' as const, fwknop } : {}),
   };
   if (spa.maxTimeoutSec !== undefined && spa.maxTimeoutSec < common.timeoutSec) ctx.err([...ss, 'max_timeout'], `is shorter than the door's timeout (${common.timeoutSec}s)`);
+  checkSpaSettings(spa, common.from !== undefined, ss, spaSink(ctx));
   return { ...common, kind: 'spa', spa };
 }
 
@@ -177,6 +185,7 @@ function door(ctx: Ctx, name: string, d: Raw): Door {
     name,
     open: ctx.services(d.open, [...segs, 'open']),
     timeoutSec: ctx.duration(d.timeout, [...segs, 'timeout'], 30),
+    ...(d.set_size !== undefined ? { setSize: d.set_size as number } : {}),
     action: (d.action as 'grant' | 'revoke' | undefined) ?? 'grant',
     hooks: hooks(ctx, d, segs),
     ...(from ? { from } : {}),
@@ -231,6 +240,7 @@ function crossChecks(ctx: Ctx, doors: Door[], allow: PortSpec[], policy: string)
       }
     }
   }
+  for (const i of serviceCrossIssues(doors, allow)) ctx.err(i.segs, i.message);
   if (policy === 'guard' && allow.length > 0) ctx.err(['base', 'allow'], 'has no effect with policy: guard (guard mode never accepts, it only drops unknocked access to doors\' open ports); remove it');
 }
 

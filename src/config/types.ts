@@ -42,6 +42,8 @@ interface DoorCommon {
   /** What a grant opens: local services, forwarded services, port forwards (core/service.ts). */
   readonly open: readonly Service[];
   readonly timeoutSec: number;
+  /** Elements per set of this door (its own sets: see nft/layout.ts); undefined = the default, 65536. */
+  readonly setSize?: number;
   readonly action: 'grant' | 'revoke';
   /** Source networks allowed to knock; undefined = any. */
   readonly from?: readonly Cidr[];
@@ -89,6 +91,8 @@ export interface SpaSettings {
   readonly windowSec: number;
   readonly maxTimeoutSec?: number;
   readonly allowAddress: boolean;
+  /** The datagram must carry an address equal to its source (fwknop's REQUIRE_SOURCE_ADDRESS). */
+  readonly requireAddress?: boolean;
   readonly natPrefix4?: number;
   readonly natPrefix6?: number;
   readonly clients: readonly SpaClient[];

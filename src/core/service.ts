@@ -65,6 +65,7 @@ export function parseService(text: string): Outcome<Service> {
     if (toPort === undefined) return bad(text, `after "=>": "${hp.portText}" is not a port 1-65535 (the protocol is the one before "=>")`);
     return ok({ kind: 'dnat', proto: local.value.proto, port: local.value.port, family: hp.family, toAddr: hp.addr, toPort });
   }
+  if (/^[0-9]+:(tcp|udp)$/i.test(s)) return bad(text, 'PORT:PROTO is how knocks are written; a service is PORT/PROTO, e.g. "22/tcp"');
   if (!s.includes(':')) {
     const p = parsePortSpec(s);
     return p.ok ? ok(localService(p.value)) : p;

@@ -114,9 +114,20 @@ export interface AccessEntry {
   readonly family: Family;
   /** Address, or `addr/len` for a prefix element. */
   readonly addr: string;
+  /**
+   * What the element opens: this host's `port` (`local`, the default when absent), `port` of host
+   * `to` through the forward path (`forward`), or this host's `port` DNATed by the nat chain
+   * (`dnat`; the target is the config's port forward of that port).
+   */
+  readonly kind?: 'local' | 'forward' | 'dnat';
+  /** Destination host of a `forward` element. */
+  readonly to?: string;
   readonly proto: Proto;
   readonly port: number;
-  /** The comment: our door name (or `manual`, `anti-lockout`); undefined if set from the packet path. */
+  /**
+   * The comment: our door name (or `manual`, `anti-lockout`); for an element added from the packet
+   * path (no comment), the door whose set holds it; undefined when neither says.
+   */
   readonly door?: string;
   /** Configured timeout in seconds (undefined for a permanent element). */
   readonly timeoutSec?: number;

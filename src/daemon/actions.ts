@@ -16,6 +16,8 @@ import type { Firewall } from './firewall';
 import type { HookRunner } from '../io/hook-runner';
 import type { DaemonStats } from './stats';
 import { RateLimit } from './rate-limit';
+import { isSetFull } from './isolate';
+import { bump } from './stats';
 
 /** Pauses before the 2nd..5th attempt of one batch. */
 export const RETRY_DELAYS_MS = [250, 500, 1000, 2000] as const;
@@ -119,10 +121,18 @@ export class Actions {
     const { log, stats } = this.deps;
     if (grants.length) {
       const batch = ++this.batches;
-      const err = await this.attempt(() => this.deps.firewall().grant(grants.map((g) => g.item)));
+      let failed = new Map<Grant, Error>();
+      const err = await this.attempt(async () => {
+        failed = new Map((await this.deps.firewall().grantEach(grants.map((g) => g.item))).map((f) => [f.item, f.error]));
+      });
       for (const { item: g, why } of grants) {
         if (err) {
           log.error({ event: 'grant-failed', door: g.door, src: g.addr, reason: err }, 'grant failed');
+          continue;
+        }
+        const one = failed.get(g);
+        if (one) {
+          this.failedOne('grant', g.door, g.addr, one);
           continue;
         }
         stats.grants++;
@@ -130,16 +140,39 @@ export class Actions {
       }
     }
     if (revokes.length) {
-      const err = await this.attempt(() => this.deps.firewall().revoke(revokes.map((r) => r.item)));
+      let failed = new Map<Revoke, Error>();
+      const err = await this.attempt(async () => {
+        failed = new Map((await this.deps.firewall().revokeEach(revokes.map((r) => r.item))).map((f) => [f.item, f.error]));
+      });
       for (const { item: r, why } of revokes) {
         if (err) {
           log.error({ event: 'revoke-failed', door: r.door, src: r.addr, reason: err }, 'revoke failed');
+          continue;
+        }
+        const one = failed.get(r);
+        if (one) {
+          this.failedOne('revoke', r.door, r.addr, one);
           continue;
         }
         stats.revokes++;
         log.info({ event: 'revoke', door: r.door, src: r.addr, ports: (r.services ?? []).map(formatService), ...why }, `closed ${r.addr}`);
       }
     }
+  }
+
+  /**
+   * One grant or revoke nft refused while the rest of its batch landed (isolate.ts). A full set is
+   * its own event and counter (`set-full`, by door): the door's `set_size` is reached, typically by a
+   * flood of one door's sequence; other doors keep working. Logged at most 5 a second.
+   */
+  private failedOne(what: 'grant' | 'revoke', door: string, addr: string, e: Error): void {
+    const { log, stats } = this.deps;
+    const full = isSetFull(e);
+    if (full) bump(stats.setFull, door);
+    else stats.nftFailures++;
+    if (!this.dropLog.take(this.now())) return;
+    if (full) log.error({ event: 'set-full', door, src: addr, reason: e.message }, `${what} refused: a set of door ${door} is full (raise its set_size, or find who fills it)`);
+    else log.error({ event: `${what}-failed`, door, src: addr, reason: e.message }, `${what} failed`);
   }
 
   /** Run with retries and backoff; returns nft's message when every attempt failed. */

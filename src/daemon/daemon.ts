@@ -9,7 +9,8 @@ import { ConfigError, cidrContains, parseAddr, type Cidr } from '../core';
 import type { Config } from '../config';
 import { decodeFrame, DuplicateFilter } from '../packet';
 import { formatConsumed, type KnockOutcome } from '../knock';
-import { ReplayCache, verifyDatagram } from '../spa';
+import { CostLimiter, ReplayCache, verifyDatagram } from '../spa';
+import { buildSetLayout } from '../nft';
 import type { HookRunner } from '../io/hook-runner';
 import { Firewall } from './firewall';
 import { Actions } from './actions';
@@ -48,6 +49,8 @@ export class Daemon {
   /** Debug lines have their own budget, so they never crowd out the stage and reset lines. */
   private readonly debugLimit = new RateLimit(50, 1000);
   private readonly dups = new DuplicateFilter();
+  /** Budget of SPA key agreements per source; kept across reloads. */
+  private readonly spaCost = new CostLimiter();
   private suppressed = 0;
   /** One ruleset check or reinstall at a time; grants failing together share it. */
   private rulesetCheck: Promise<boolean> | undefined;
@@ -72,7 +75,7 @@ export class Daemon {
   /** Build the runtime, load the replay state, start capturing. Throws ConfigError/CaptureError. */
   async start(cfg: Config): Promise<void> {
     this.rt = await this.build(cfg);
-    this.firewall = new Firewall(this.deps.nft, cfg.table);
+    this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg));
     await this.loadReplay(cfg);
     await this.deps.capture.start(this.rt.filter, (f) => this.onFrame(f));
     this.housekeeping = setInterval(() => this.tick(), HOUSEKEEPING_MS);
@@ -87,8 +90,9 @@ export class Daemon {
       const rt = await this.build(cfg);
       if (rt.filter !== this.rt.filter) await this.deps.capture.setFilter(rt.filter);
       this.rt = rt;
-      this.firewall = new Firewall(this.deps.nft, cfg.table);
-      if (rt.spaWindowMs > this.replay.windowMs) await this.loadReplay(cfg);
+      this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg));
+      // The replay horizon keeps nonces pruned under a smaller window refused after a raise.
+      if (rt.spaWindowMs > this.replay.windowMs) this.replay.setWindow(rt.spaWindowMs);
       this.deps.log.info({ event: 'reload', doors: cfg.doors.map((d) => d.name), filter: rt.filter }, 'config reloaded');
       return true;
     } catch (e) {
@@ -205,7 +209,7 @@ export class Daemon {
   private onSpa(ev: KnockEvent, ep: SpaEndpoint): void {
     const door = ep.door;
     const forUs = door.target ? inTargets(door.target, ev.dst) : this.deps.isLocal(ev.dst);
-    const r = forUs ? verifyDatagram(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
+    const r = forUs ? verifyDatagram(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring, limiter: this.spaCost }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
     if (!r.ok) {
       bump(this.stats.spaRejected, r.reason);
       if (this.limited()) this.deps.log.warn({ event: 'spa-reject', door: door.name, src: ev.src, reason: r.reason, detail: r.detail }, `SPA rejected: ${r.reason}`);
@@ -295,6 +299,12 @@ export class Daemon {
         return true;
       }
       const problem = `${h.state}: ${h.detail}`;
+      if (h.state === 'foreign') {
+        // Someone else's table under our name: never replace it (it would be deleted with its rules).
+        if (problem !== this.rulesetProblem) log.error({ event: 'ruleset-foreign', table: fw.table, reason: h.detail, trigger }, `table inet ${fw.table} is not ours: not touching it (grants fail until our table is back: knockctl install-ruleset, with another "table:" name if that one is taken)`);
+        this.rulesetProblem = problem;
+        return false;
+      }
       if (action === 'log' && problem === this.rulesetProblem) return false;
       this.rulesetProblem = problem;
       log.error({ event: 'ruleset-missing', table: fw.table, state: h.state, reason: h.detail, trigger, action }, `our table was ${h.state === 'missing' ? 'deleted' : 'changed'} by someone else: ${action === 'reinstall' ? 'reinstalling it' : 'not touching it (on_ruleset_missing: log)'}`);

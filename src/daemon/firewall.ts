@@ -2,14 +2,22 @@
  * Firewall operations on our table: the pure builders of `nft/` applied through an NftRunner.
  * Used by the CLI (install, status, grant, revoke) and by the daemon (grants, revokes, reinstall).
  */
-import { NftError, type AccessEntry, type Grant, type NftBatch, type NftRunner, type Revoke } from '../core';
+import { NftError, UsageError, type AccessEntry, type Grant, type NftBatch, type NftRunner, type Revoke } from '../core';
 import type { Config } from '../config';
-import { ACCESS_SETS, CHAIN, buildGrantBatch, buildRevokeBatch, buildRuleset, buildUninstall, parseAccessEntries, type RulesetOptions } from '../nft';
+import {
+  ACCESS_SETS, CHAIN, MARKER_CHAIN, SetLayout, buildGrantBatch, buildRemoveBatch, buildRuleset, buildUninstall, revokeRefs, parseAccessEntries, type RulesetOptions,
+} from '../nft';
+import { applyIsolated, isSetFull, type ItemFailure } from './isolate';
 
 export class Firewall {
+  /**
+   * `layout`: the sets of the installed config (nft/layout.ts), where grants and revokes go; without
+   * one, only the shared sets (grants of any door land in `allowed4/6`).
+   */
   constructor(
     private readonly nft: NftRunner,
     readonly table: string,
+    readonly layout: SetLayout = new SetLayout([]),
   ) {}
 
   /** Whether `table inet <table>` exists. Other failures (no nft, no permission) are thrown. */
@@ -21,6 +29,26 @@ export class Firewall {
       if (e instanceof NftError && e.code === 'ERR_NFT_NOT_FOUND') return false;
       throw e;
     }
+  }
+
+  /**
+   * Whose table of our name is there: `ours` (it carries the marker chain), `foreign` (a table of
+   * that name without it), or `absent`. Cheap: neither reads a set's elements.
+   */
+  async ownership(): Promise<'ours' | 'foreign' | 'absent'> {
+    try {
+      await this.nft.list(['chain', 'inet', this.table, MARKER_CHAIN], `read the marker of table inet ${this.table}`);
+      return 'ours';
+    } catch (e) {
+      if (!(e instanceof NftError && e.code === 'ERR_NFT_NOT_FOUND')) throw e;
+    }
+    const tables = (await this.nft.list(['tables', 'inet'], 'list the inet tables')) as { nftables?: { table?: { name?: string } }[] };
+    return (tables.nftables ?? []).some((o) => o.table?.name === this.table) ? 'foreign' : 'absent';
+  }
+
+  /** Throw ForeignTableError when a table of our name is someone else's. */
+  async assertNotForeign(): Promise<void> {
+    if ((await this.ownership()) === 'foreign') throw new ForeignTableError(this.table);
   }
 
   /** Every element of our access sets, as the kernel has them now; [] when the table is missing. */
@@ -46,8 +74,12 @@ export class Firewall {
     return buildRuleset(cfg, { ...(opts.extra ? { extra: opts.extra } : {}), keep });
   }
 
-  /** Check the batch in nft's check mode, then apply it: one atomic transaction. */
+  /**
+   * Check the batch in nft's check mode, then apply it: one atomic transaction. Refuses (ForeignTableError)
+   * to replace a table of our name that is not ours.
+   */
   async install(batch: NftBatch): Promise<void> {
+    await this.assertNotForeign();
     await this.nft.check(batch, `check the ruleset for table inet ${this.table}`);
     await this.nft.apply(batch, `install the ruleset (table inet ${this.table})`);
   }
@@ -58,7 +90,7 @@ export class Firewall {
    * drop policy but removes every rule: all new traffic is then dropped). Counts only, no diff:
    * cheap enough to run every few seconds. nft failures (no binary, no permission) are thrown.
    */
-  async health(): Promise<{ state: 'ok' | 'missing' | 'damaged'; detail: string }> {
+  async health(): Promise<{ state: 'ok' | 'missing' | 'damaged' | 'foreign'; detail: string }> {
     let listed: unknown;
     try {
       listed = await this.nft.list(['table', 'inet', this.table], `read table inet ${this.table}`);
@@ -73,6 +105,7 @@ export class Firewall {
     const sets = new Set(have.filter((o) => o.set).map((o) => o.set?.name));
     const chains = new Set(have.filter((o) => o.chain).map((o) => o.chain?.name));
     const inputRules = have.filter((o) => o.rule && (o.rule as { chain?: string }).chain === CHAIN).length;
+    if (!chains.has(MARKER_CHAIN)) return { state: 'foreign', detail: `table inet ${this.table} has no chain ${MARKER_CHAIN}: it is not ours (any more)` };
     const missing: string[] = [];
     const lostSets = ACCESS_SETS.filter((n) => !sets.has(n));
     if (lostSets.length) missing.push(`set${lostSets.length > 1 ? 's' : ''} ${lostSets.join(', ')}`);
@@ -88,36 +121,79 @@ export class Firewall {
     return batch.nftables.filter((c) => 'add' in c && 'element' in (c.add as object)).length;
   }
 
+  /** Delete our table; false when there was none. Refuses (ForeignTableError) to delete someone else's. */
   async uninstall(): Promise<boolean> {
-    const existed = await this.exists();
-    if (existed) await this.nft.apply(buildUninstall(this.table), `delete table inet ${this.table}`);
-    return existed;
+    const owner = await this.ownership();
+    if (owner === 'foreign') throw new ForeignTableError(this.table);
+    if (owner === 'ours') await this.nft.apply(buildUninstall(this.table), `delete table inet ${this.table}`);
+    return owner === 'ours';
   }
 
   async grant(grants: readonly Grant[]): Promise<void> {
     if (grants.length === 0) return;
     try {
-      await this.nft.apply(buildGrantBatch(this.table, grants), 'add grant');
+      await this.nft.apply(buildGrantBatch(this.table, this.layout, grants), 'add grant');
     } catch (e) {
       throw (await this.explainMissing(e));
     }
   }
 
+  /**
+   * Grants in one batch; when it fails for some of them (a full set, an element nft refuses), the
+   * others still land: see isolate.ts. Returns the grants that failed, each with nft's error. Throws
+   * only when the table is unusable as a whole (missing, no permission, no nft).
+   */
+  async grantEach(grants: readonly Grant[]): Promise<ItemFailure<Grant>[]> {
+    return applyIsolated(grants, (part) => this.grant(part));
+  }
+
+  /** Revoke in one batch when it can; throws the first failure of revokeEach. */
   async revoke(revokes: readonly Revoke[]): Promise<void> {
-    if (revokes.length === 0) return;
+    const failed = await this.revokeEach(revokes);
+    if (failed.length) throw failed[0]?.error;
+  }
+
+  /**
+   * Revokes, isolated per element: a revoke adds then deletes each element (idempotent), and that
+   * `add` fails with ENFILE when the element is absent from a full set (layout.revokeSets spans every
+   * door's sets). Such an element had nothing to revoke, so that failure is no failure; any other
+   * one fails the revokes that needed that element.
+   */
+  async revokeEach(revokes: readonly Revoke[]): Promise<ItemFailure<Revoke>[]> {
+    if (revokes.length === 0) return [];
     const needCurrent = revokes.some((r) => r.services === undefined);
     const current = needCurrent ? await this.readAccessInstalled() : [];
-    const batch = buildRevokeBatch(this.table, revokes, current);
-    try {
-      await this.nft.apply(batch, 'revoke access');
-    } catch (e) {
-      throw (await this.explainMissing(e));
+    const per = revokes.map((r) => ({ r, refs: revokeRefs(this.layout, r, current) }));
+    const failed = await applyIsolated(per.flatMap((p) => p.refs), async (part) => {
+      try {
+        await this.nft.apply(buildRemoveBatch(this.table, part), 'revoke access');
+      } catch (e) {
+        throw (await this.explainMissing(e));
+      }
+    });
+    const real = failed.filter((f) => !isSetFull(f.error));
+    const out: ItemFailure<Revoke>[] = [];
+    for (const p of per) {
+      const f = real.find((x) => p.refs.includes(x.item));
+      if (f) out.push({ item: p.r, error: f.error });
     }
+    return out;
   }
 
   private async explainMissing(e: unknown): Promise<unknown> {
     if (e instanceof NftError && e.code === 'ERR_NFT_NOT_FOUND' && !(await this.exists().catch(() => true))) return notInstalled(this.table);
     return e;
+  }
+}
+
+/** A table of the configured name exists and is not ours: never replaced or deleted (exit 2). */
+export class ForeignTableError extends UsageError {
+  constructor(readonly table: string) {
+    super(
+      `table inet ${table} exists and was not installed by knockctl (it has no chain ${MARKER_CHAIN}, which every table knockctl installs carries); ` +
+        `knockctl replaces and deletes only its own table. Choose another name with "table:" in the config, or, if that table is a leftover ` +
+        `you want gone, delete it yourself: nft delete table inet ${table}`,
+    );
   }
 }
 

@@ -5,9 +5,9 @@
  * daemon refuses nothing at start or reload that check-config lets through.
  */
 import { ConfigError, type ConfigIssue, type PortSpec, type StateStore } from '../core';
-import { formatPath, type Config, type KnockDoor } from '../config';
+import { formatPath, localTargetIssues, type Config, type KnockDoor } from '../config';
 import { KnockEngine, OneTimeSource, canonicalSequence, parseConsumed, parseOneTimeSequences, parseSecret, rotatingSource, type SequenceSource } from '../knock';
-import { keyringFor } from '../spa';
+import { generateIdentity, keyringFor, type SpaIdentity } from '../spa';
 import { buildCaptureFilter, captureSpecFromConfig } from '../packet';
 import { runtimeWarnings, type RuntimeProbe } from './runtime-warnings';
 import type { Runtime, SpaEndpoint } from './runtime-types';
@@ -18,6 +18,11 @@ export type { RuntimeProbe } from './runtime-warnings';
 export interface RuntimeFiles extends RuntimeProbe {
   /** Read a file named in the config (rotating secret, one-time sequences); throws with a clear message. */
   readFile(path: string): Promise<Uint8Array>;
+  /**
+   * This server's SPA identity (state_dir/spa-identity), which the daemon loads or creates. Absent
+   * (check-config, tests): a throwaway identity, so keys are still checked and nothing can match.
+   */
+  readonly spaIdentity?: SpaIdentity;
 }
 
 /**
@@ -92,13 +97,16 @@ export async function checkRuntime(cfg: Config, files: RuntimeFiles, state: Pick
     if (s) sources.set(d.name, s);
     if (s instanceof OneTimeSource) oneTime.set(d.name, s);
   }
+  // Router doors: a forwarded service or port forward to this host's own address would open nothing.
+  issues.push(...localTargetIssues(cfg.doors, isLocal));
   const warnings = runtimeWarnings(cfg, files);
   if (issues.length) return { issues, warnings };
   const spaByPort = new Map<number, SpaEndpoint>();
   let spaWindowMs = 0;
+  const identity = files.spaIdentity ?? (cfg.doors.some((d) => d.kind === 'spa') ? generateIdentity() : undefined);
   for (const d of cfg.doors) {
-    if (d.kind !== 'spa') continue;
-    spaByPort.set(d.spa.port, { door: d, keyring: keyringFor(d) });
+    if (d.kind !== 'spa' || !identity) continue;
+    spaByPort.set(d.spa.port, { door: d, keyring: keyringFor(d, identity) });
     spaWindowMs = Math.max(spaWindowMs, d.spa.windowSec * 1000);
   }
   const engine = KnockEngine.fromConfig(cfg, { isLocal, sources });

@@ -15,6 +15,8 @@ export interface DaemonStats {
   spaRejected: Record<string, number>;
   decodeErrors: Record<string, number>;
   nftFailures: number;
+  /** Grants (and revokes) refused because a set of the door was full, by door. */
+  setFull: Record<string, number>;
   /** Grants/revokes refused because MAX_QUEUE were already waiting for nft. */
   queueDropped: number;
   hookFailures: number;
@@ -24,7 +26,7 @@ export interface DaemonStats {
 export function newStats(startedAt: number): DaemonStats {
   return {
     startedAt, packets: 0, duplicates: 0, knocks: 0, knockSuccesses: 0, knockResets: {}, evictions: 0, grants: 0, revokes: 0,
-    spaAccepted: 0, spaRejected: {}, decodeErrors: {}, nftFailures: 0, queueDropped: 0, hookFailures: 0, internalErrors: 0,
+    spaAccepted: 0, spaRejected: {}, decodeErrors: {}, nftFailures: 0, setFull: {}, queueDropped: 0, hookFailures: 0, internalErrors: 0,
   };
 }
 

@@ -27,21 +27,24 @@ export class FsRuntimeFiles {
   }
 
   /**
-   * Why `state_dir` could not be created or written (the daemon creates it at start), or undefined;
-   * `denied` when only permissions stand in the way (a check run without root).
-   * Under systemd this runs in the unit's sandbox (ExecStartPre), where a read-only path shows as EROFS.
+   * What stands in the way of `state_dir`, or undefined. `fatal`: it does not exist and cannot be
+   * created (the daemon's start fails); otherwise it exists but cannot be written, which the daemon
+   * survives (knocks work, SPA fails closed). `denied`: only permissions stand in the way (a check run
+   * without root). Under systemd this runs in the unit's sandbox, where a read-only path is EROFS.
    */
-  stateDirProblem(dir: string): { message: string; denied: boolean } | undefined {
+  stateDirProblem(dir: string): { message: string; fatal: boolean; denied: boolean } | undefined {
     let d = dir;
     while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+    const fatal = d !== dir;
     try {
-      if (!statSync(d).isDirectory()) return { message: `cannot create ${dir}: ${d} is not a directory`, denied: false };
+      if (!statSync(d).isDirectory()) return { message: `cannot create ${dir}: ${d} is not a directory`, fatal: true, denied: false };
       accessSync(d, constants.W_OK | constants.X_OK);
       return undefined;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? '';
       const why = code === 'EROFS' ? 'read-only file system (under systemd: add ReadWritePaths= in a drop-in)' : WHY[code] ?? code;
-      return { message: `cannot ${d === dir ? 'write' : 'create'} ${dir}: ${why}`, denied: code === 'EACCES' || code === 'EPERM' };
+      const message = fatal ? `cannot create ${dir}: ${why}` : `cannot write ${dir}: ${why}; SPA doors will refuse every packet (fail closed) until it can`;
+      return { message, fatal, denied: code === 'EACCES' || code === 'EPERM' };
     }
   }
 

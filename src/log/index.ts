@@ -8,9 +8,9 @@ import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 export const EVENTS = [
   'start', 'stop', 'reload', 'reload-failed', 'config-warning',
   'knock-stage', 'knock-success', 'knock-reset', 'knock-evicted', 'knock-ignored',
-  'grant', 'grant-failed', 'revoke', 'revoke-failed', 'hook', 'hook-failed',
-  'spa-accept', 'spa-reject', 'replay-state',
-  'nft-error', 'nft-transport', 'ruleset-missing', 'ruleset-installed',
+  'grant', 'grant-failed', 'set-full', 'revoke', 'revoke-failed', 'hook', 'hook-failed',
+  'spa-accept', 'spa-reject', 'replay-state', 'spa-identity',
+  'nft-error', 'nft-transport', 'ruleset-missing', 'ruleset-installed', 'ruleset-foreign',
   'internal-error', 'metrics',
 ] as const;
 export type EventName = (typeof EVENTS)[number];

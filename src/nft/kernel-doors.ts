@@ -15,9 +15,11 @@
  * - Changes made by a rule are seen by the next rule for the same packet, so every rule that acts
  *   ends in `return`: one knock, one transition.
  */
-import { type Cidr, type Family, type KnockStep, type NftCommand, type PortSpec, localPorts } from '../core';
+import type { Cidr, Family, KnockStep, NftCommand } from '../core';
 import type { Config, KnockDoor } from '../config';
-import { L4PROTO, SET4, SET6, TH_DPORT, addrType, saddr } from './names';
+import { L4PROTO, TH_DPORT, addrType, saddr } from './names';
+import { type SetLayout, buildSetLayout, serviceFamilies } from './layout';
+import { serviceParts } from './elements';
 
 type Expr = Record<string, unknown>;
 
@@ -79,13 +81,25 @@ function doorFamilies(d: KnockDoor): Family[] {
   return FAMILIES.filter((f) => (!d.from || d.from.some((n) => n.family === f)) && (!d.target || d.target.some((n) => n.family === f)));
 }
 
-/** What the last knock does: grant (`update` resets the expiry of an existing grant) or revoke. */
-function finish(d: KnockDoor, family: Family): Expr[] {
-  const set = family === 4 ? SET4 : SET6;
-  return localPorts(d.open).map((p: PortSpec) => {
-    const val = { concat: [saddr(family), p.proto, p.port] };
-    return d.action === 'revoke' ? stmt('delete', set, val) : stmt('update', set, { elem: { val, timeout: d.timeoutSec } });
-  });
+/**
+ * What the last knock does: grant into the door's own sets (`update` resets the expiry of an
+ * existing grant) or revoke from every hash set of the service's kind (whichever door granted it).
+ */
+function finish(d: KnockDoor, family: Family, layout: SetLayout): Expr[] {
+  const out: Expr[] = [];
+  for (const s of d.open) {
+    if (!serviceFamilies(s).includes(family)) continue;
+    for (const { kind, val } of serviceParts(saddr(family), s)) {
+      if (d.action === 'revoke') {
+        // Interval sets (prefix grants) cannot be changed from the packet path: single addresses only.
+        for (const set of layout.revokeSets(kind, family, false)) if (!set.interval) out.push(stmt('delete', set.name, val));
+        continue;
+      }
+      const set = layout.setFor(d.name, kind, family, false);
+      if (set) out.push(stmt('update', set.name, { elem: { val, timeout: d.timeoutSec } }));
+    }
+  }
+  return out;
 }
 
 /**
@@ -108,7 +122,7 @@ interface DoorRule {
  * deadline and stage i-1), retransmits of the last accepted knock (ignored), restart on the first
  * step, and last, any other knock of the door: wrong, clear the source everywhere.
  */
-function chainRules(d: KnockDoor, family: Family): DoorRule[] {
+function chainRules(d: KnockDoor, family: Family, layout: SetLayout): DoorRule[] {
   const seq = steps(d);
   const n = seq.length;
   const src = saddr(family);
@@ -120,11 +134,11 @@ function chainRules(d: KnockDoor, family: Family): DoorRule[] {
   if (flags) out.push({ expr: flags, comment: `${d.name}: tcpflags` });
   const done = d.action === 'revoke' ? 'revoke' : 'grant';
   if (n === 1) {
-    out.push({ expr: [stepMatch(seq[0] as KnockStep), ...finish(d, family), COUNTER, RETURN], comment: `${d.name}: ${done}` });
+    out.push({ expr: [stepMatch(seq[0] as KnockStep), ...finish(d, family, layout), COUNTER, RETURN], comment: `${d.name}: ${done}` });
     return out;
   }
   for (let i = 2; i <= n; i++) {
-    const next = i < n ? [stmt('update', stage(i), src)] : [stmt('delete', live, src), ...finish(d, family)];
+    const next = i < n ? [stmt('update', stage(i), src)] : [stmt('delete', live, src), ...finish(d, family, layout)];
     out.push({
       expr: [stepMatch(seq[i - 1] as KnockStep), inSet(live), inSet(stage(i - 1)), stmt('delete', stage(i - 1), src), ...next, COUNTER, RETURN],
       comment: i < n ? `${d.name}: knock ${i}/${n}` : `${d.name}: knock ${n}/${n}, ${done}`,
@@ -156,7 +170,7 @@ function jumpRule(d: KnockDoor, family: Family): Expr[] {
   return expr;
 }
 
-function declarations(table: string, d: KnockDoor, family: Family): NftCommand[] {
+function declarations(table: string, d: KnockDoor, family: Family, layout: SetLayout): NftCommand[] {
   const n = steps(d).length;
   const set = (name: string): NftCommand => ({
     add: {
@@ -171,7 +185,7 @@ function declarations(table: string, d: KnockDoor, family: Family): NftCommand[]
   return [
     ...sets,
     { add: { chain: { family: 'inet', table, name: chain } } },
-    ...chainRules(d, family).map((r) => ({
+    ...chainRules(d, family, layout).map((r) => ({
       add: { rule: { family: 'inet', table, chain, expr: r.expr, ...(r.comment ? { comment: r.comment } : {}) } },
     })),
   ];
@@ -185,10 +199,11 @@ function declarations(table: string, d: KnockDoor, family: Family): NftCommand[]
 export function buildKernelDoors(cfg: Config): KernelDoorParts {
   const sets: NftCommand[] = [];
   const rules: Expr[][] = [];
+  const layout = buildSetLayout(cfg);
   for (const d of cfg.doors.filter(isKernelDoor)) {
     if (steps(d).length === 0) continue;
     for (const f of doorFamilies(d)) {
-      sets.push(...declarations(cfg.table, d, f));
+      sets.push(...declarations(cfg.table, d, f, layout));
       rules.push(jumpRule(d, f));
     }
   }

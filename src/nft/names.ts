@@ -3,6 +3,16 @@ import type { Family } from '../core';
 
 export const CHAIN = 'input';
 
+/**
+ * Our table's marker: an empty regular chain that every table knockctl installs carries. A table of
+ * the configured name without it is someone else's (`table: filter` over a host's `inet filter`),
+ * and is never replaced or deleted. Kernel fact (nft 1.0.6): a table `comment` would be the natural
+ * marker, but the JSON parser ignores it and JSON listings omit it, so a chain it is; a chain also
+ * survives `nft flush table`, and `nft list chain inet T managed_by_knockctl` reads it without
+ * listing the sets' elements.
+ */
+export const MARKER_CHAIN = 'managed_by_knockctl';
+
 /** Single-address grants: `addr . proto . port`, `flags timeout` and a size (kernel doors add from the packet path). */
 export const SET4 = 'allowed4';
 export const SET6 = 'allowed6';

@@ -8,8 +8,10 @@
 import type { AccessEntry, Cidr, Family, NftBatch, NftCommand, PortSpec } from '../core';
 import type { Config } from '../config';
 import base from '../../nft/base-input.json';
-import { ACCESS_SET_SIZE, CHAIN, L4PROTO, NET4, NET6, SET4, SET6, TH_DPORT, addrType, saddr } from './names';
+import { CHAIN, L4PROTO, MARKER_CHAIN, TH_DPORT, addrType, saddr } from './names';
 import { keepElementCommands } from './elements';
+import { type SetLayout, type SetSpec, buildSetLayout } from './layout';
+import { buildRouterChains } from './router';
 import { localPorts } from '../core';
 
 type Expr = Record<string, unknown>;
@@ -29,15 +31,17 @@ function table(name: string): Expr {
   return { family: 'inet', name };
 }
 
-function accessSet(tableName: string, name: string, family: Family, interval: boolean): NftCommand {
+/** `saddr . l4proto . dport`, or `saddr . daddr . l4proto . dport` for forwarded services. */
+function accessSet(tableName: string, s: SetSpec): NftCommand {
+  const addr = addrType(s.family);
   return {
     add: {
       set: {
-        family: 'inet', table: tableName, name,
-        type: [addrType(family), 'inet_proto', 'inet_service'],
+        family: 'inet', table: tableName, name: s.name,
+        type: s.kind === 'fwd' ? [addr, addr, 'inet_proto', 'inet_service'] : [addr, 'inet_proto', 'inet_service'],
         // nft 1.0.6's JSON parser has no "dynamic" flag; packet-path updates (kernel doors) work without it.
-        flags: interval ? ['interval', 'timeout'] : ['timeout'],
-        ...(interval ? {} : { size: ACCESS_SET_SIZE }),
+        flags: s.interval ? ['interval', 'timeout'] : ['timeout'],
+        size: s.size,
       },
     },
   };
@@ -72,7 +76,7 @@ export function guardedServices(cfg: Config): PortSpec[] {
   return [...seen.values()].sort((a, b) => a.port - b.port || a.proto.localeCompare(b.proto));
 }
 
-function chainRules(cfg: Config, opts: RulesetOptions): { expr: Expr[]; comment?: string }[] {
+function chainRules(cfg: Config, layout: SetLayout, opts: RulesetOptions): { expr: Expr[]; comment?: string }[] {
   const b = base as unknown as Record<string, Expr[]>;
   const accept = { accept: null };
   const r: { expr: Expr[]; comment?: string }[] = [];
@@ -93,8 +97,7 @@ function chainRules(cfg: Config, opts: RulesetOptions): { expr: Expr[]; comment?
   }
   if (!guard && cfg.base.allow.length) r.push({ expr: [servicesMatch(cfg.base.allow), accept], comment: 'base.allow' });
   for (const e of opts.extra?.rules ?? []) r.push({ expr: [...e] });
-  r.push({ expr: lookup(4, SET4, accept) }, { expr: lookup(6, SET6, accept) });
-  r.push({ expr: lookup(4, NET4, accept) }, { expr: lookup(6, NET6, accept) });
+  for (const s of layout.ofKind('in')) r.push({ expr: lookup(s.family, s.name, accept) });
   const guarded = guardedServices(cfg);
   if (guard && guarded.length) r.push({ expr: [servicesMatch(guarded), { drop: null }], comment: 'guard: doors\' open ports' });
   return r;
@@ -108,14 +111,13 @@ function chainRules(cfg: Config, opts: RulesetOptions): { expr: Expr[]; comment?
  */
 export function buildRuleset(cfg: Config, opts: RulesetOptions = {}): NftBatch {
   const t = cfg.table;
+  const layout = buildSetLayout(cfg);
   const cmds: NftCommand[] = [
     { add: { table: table(t) } },
     { delete: { table: table(t) } },
     { add: { table: table(t) } },
-    accessSet(t, SET4, 4, false),
-    accessSet(t, SET6, 6, false),
-    accessSet(t, NET4, 4, true),
-    accessSet(t, NET6, 6, true),
+    { add: { chain: { family: 'inet', table: t, name: MARKER_CHAIN } } },
+    ...layout.sets.map((s) => accessSet(t, s)),
     ...(opts.extra?.sets ?? []),
     {
       add: {
@@ -125,8 +127,9 @@ export function buildRuleset(cfg: Config, opts: RulesetOptions = {}): NftBatch {
         },
       },
     },
-    ...chainRules(cfg, opts).map((x) => rule(t, x.expr, x.comment)),
-    ...keepElementCommands(t, opts.keep ?? []),
+    ...chainRules(cfg, layout, opts).map((x) => rule(t, x.expr, x.comment)),
+    ...buildRouterChains(cfg, layout),
+    ...keepElementCommands(t, layout, opts.keep ?? []),
   ];
   return { nftables: cmds };
 }

@@ -1,21 +1,43 @@
 /**
- * SPA key material and its text forms (docs/spa-protocol.md, "Keys"):
- *   server config  key: "base64:<44>"          (AEAD client, the shared key)
- *                  public_key: "ed25519:<44>"  (Ed25519 client, its public key)
- *   client file    nftknock-spa-key v1 aead base64:<44>\n
- *                  nftknock-spa-key v1 ed25519 base64:<44>\n   (the 32-byte private seed)
+ * SPA client key material and its text forms (docs/spa-protocol.md, "Keys"):
+ *   server config  key: "base64:<44>"          (aead client: the shared key)
+ *                  public_key: "ed25519:<44>"  (Ed25519 client: its public key)
+ *   client file    nftknock-spa-key v2, then `field: value` lines (see formatClientKeyFile):
+ *                  the secret, and the server identity, door and port it is for.
  */
 import { randomBytes } from 'node:crypto';
 import { type Outcome, ok, reject } from '../core';
 import { ed25519PublicFromSeed } from './envelope';
+import { decode32, formatServerIdentity, parseServerIdentity } from './identity';
 
 /** A client's secret: the shared AEAD key, or its Ed25519 private seed. */
 export type SpaClientKey = { readonly type: 'aead'; readonly key: Uint8Array } | { readonly type: 'ed25519'; readonly seed: Uint8Array };
 
+/** Where a key is used: the server's identity and the door (and how to reach it). */
+export interface SpaTarget {
+  /** The server identity (X25519 public key). */
+  readonly server?: Uint8Array;
+  readonly door?: string;
+  readonly port?: number;
+  /** The host name or address keygen was told clients use. */
+  readonly host?: string;
+  /** The client's name in the server config (informational). */
+  readonly name?: string;
+  /** The door refuses datagrams that do not carry the sender's address. */
+  readonly requireAddress?: boolean;
+}
+
+/** A whole client key file. */
+export interface ClientKeyFile extends SpaTarget {
+  readonly key: SpaClientKey;
+}
+
 export type KeyParseReason = 'bad-key';
 
-const FILE_TAG = 'nftknock-spa-key v1';
-const B64_32 = /^[A-Za-z0-9+/]{43}=$/;
+const FILE_TAG = 'nftknock-spa-key v2';
+const FIELDS = ['mode', 'secret', 'server', 'door', 'port', 'host', 'name', 'require_address'] as const;
+const DOOR_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+const HOST_RE = /^[A-Za-z0-9.:_-]{1,253}$/;
 
 /** A fresh client key. `random` defaults to node:crypto's randomBytes. */
 export function generateClientKey(type: 'aead' | 'ed25519', random: (n: number) => Uint8Array = randomBytes): SpaClientKey {
@@ -29,21 +51,72 @@ export function serverEntryOf(k: SpaClientKey): { readonly key: string } | { rea
   return k.type === 'aead' ? { key: `base64:${b64(k.key)}` } : { public_key: `ed25519:${b64(ed25519PublicFromSeed(k.seed))}` };
 }
 
-/** The client key file's content (one line). */
-export function formatClientKeyFile(k: SpaClientKey): string {
-  return `${FILE_TAG} ${k.type} base64:${b64(k.type === 'aead' ? k.key : k.seed)}\n`;
+/** The lines of a target (server, door, port, host, name, require_address) as a key file holds them. */
+export function formatTargetLines(t: SpaTarget): string {
+  return [
+    t.server ? `server: ${formatServerIdentity(t.server)}` : '',
+    t.door !== undefined ? `door: ${t.door}` : '',
+    t.port !== undefined ? `port: ${t.port}` : '',
+    t.host !== undefined ? `host: ${t.host}` : '',
+    t.name !== undefined ? `name: ${t.name}` : '',
+    t.requireAddress ? 'require_address: true' : '',
+  ].filter(Boolean).map((l) => `${l}\n`).join('');
 }
 
-export function parseClientKeyFile(text: string): Outcome<SpaClientKey, KeyParseReason> {
-  const line = text.replace(/\r?\n$/, '');
-  const m = /^nftknock-spa-key v1 (aead|ed25519) base64:(\S*)$/.exec(line);
-  if (!m) {
-    const shown = JSON.stringify(line.length > 40 ? `${line.slice(0, 24)}...` : line.replace(/base64:\S+/, 'base64:...'));
-    return reject('bad-key', `${shown} is not an SPA key file; expected one line "${FILE_TAG} aead|ed25519 base64:<44 characters>" (from knockctl keygen)`);
+/** The client key file's content. */
+export function formatClientKeyFile(f: ClientKeyFile): string {
+  const k = f.key;
+  return `# nftknock SPA client key: keep it secret (mode 0600)\n${FILE_TAG}\nmode: ${k.type}\nsecret: base64:${b64(k.type === 'aead' ? k.key : k.seed)}\n${formatTargetLines(f)}`;
+}
+
+/** Parse a key file. Messages never echo key material. */
+export function parseClientKeyFile(text: string): Outcome<ClientKeyFile, KeyParseReason> {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  if (lines[0] !== FILE_TAG) {
+    return reject('bad-key', `not an SPA key file: the first line must be "${FILE_TAG}", then "mode: aead|ed25519" and "secret: base64:<44 characters>" (from knockctl keygen)`);
   }
-  const bytes = decode32(m[2] as string);
-  if (!bytes) return reject('bad-key', 'the key after "base64:" is not 32 bytes in base64 (44 characters ending in "=")');
-  return ok(m[1] === 'aead' ? { type: 'aead', key: bytes } : { type: 'ed25519', seed: bytes });
+  const f: Partial<Record<(typeof FIELDS)[number], string>> = {};
+  for (const line of lines.slice(1)) {
+    const m = /^([a-z_]+):\s*(\S+)$/.exec(line);
+    const field = m?.[1] as (typeof FIELDS)[number] | undefined;
+    if (!m || !field || !FIELDS.includes(field)) return reject('bad-key', `line "${line.startsWith('secret') ? 'secret: ...' : line.slice(0, 40)}" is not one of ${FIELDS.join(', ')} followed by ": value"`);
+    if (f[field] !== undefined) return reject('bad-key', `"${field}" is given twice`);
+    f[field] = m[2] as string;
+  }
+  if (f.mode !== 'aead' && f.mode !== 'ed25519') return reject('bad-key', 'mode: must be aead or ed25519');
+  const secret = f.secret?.startsWith('base64:') ? decode32(f.secret.slice(7)) : undefined;
+  if (!secret) return reject('bad-key', 'secret: must be "base64:" followed by 32 bytes in base64 (44 characters ending in "=")');
+  const key: SpaClientKey = f.mode === 'aead' ? { type: 'aead', key: secret } : { type: 'ed25519', seed: secret };
+  const target = parseTarget(f);
+  return target.ok ? ok({ key, ...target.value }) : target;
+}
+
+function parseTarget(f: Partial<Record<(typeof FIELDS)[number], string>>): Outcome<SpaTarget, KeyParseReason> {
+  const out: { -readonly [K in keyof SpaTarget]: SpaTarget[K] } = {};
+  if (f.server !== undefined) {
+    const s = parseServerIdentity(f.server);
+    if (!s.ok) return reject('bad-key', `server: ${s.detail ?? ''}`);
+    out.server = s.value;
+  }
+  if (f.door !== undefined) {
+    if (!DOOR_RE.test(f.door)) return reject('bad-key', `door: "${f.door}" is not a door name`);
+    out.door = f.door;
+  }
+  if (f.port !== undefined) {
+    const p = Number(f.port);
+    if (!/^[0-9]{1,5}$/.test(f.port) || p < 1 || p > 65535) return reject('bad-key', `port: "${f.port}" is not a port 1-65535`);
+    out.port = p;
+  }
+  if (f.host !== undefined) {
+    if (!HOST_RE.test(f.host)) return reject('bad-key', `host: "${f.host}" is not a host name or address`);
+    out.host = f.host;
+  }
+  if (f.name !== undefined) out.name = f.name;
+  if (f.require_address !== undefined) {
+    if (f.require_address !== 'true' && f.require_address !== 'false') return reject('bad-key', 'require_address: must be true or false');
+    out.requireAddress = f.require_address === 'true';
+  }
+  return ok(out);
 }
 
 /** `base64:<44>` from the server config (an AEAD client key). */
@@ -69,12 +142,6 @@ export function checkKeyFileMode(mode: number, file: string): Outcome<void, 'key
 function parsePrefixed(text: string, prefix: string, what: string): Outcome<Uint8Array, KeyParseReason> {
   const bytes = text.startsWith(prefix) ? decode32(text.slice(prefix.length)) : undefined;
   return bytes ? ok(bytes) : reject('bad-key', `not ${what}: expected "${prefix}" followed by 32 bytes in base64 (44 characters)`);
-}
-
-function decode32(s: string): Uint8Array | undefined {
-  if (!B64_32.test(s)) return undefined;
-  const b = Buffer.from(s, 'base64');
-  return b.length === 32 && b.toString('base64') === s ? new Uint8Array(b) : undefined;
 }
 
 function b64(b: Uint8Array): string {

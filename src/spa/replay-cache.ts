@@ -3,9 +3,9 @@
  * Pure: it returns the bytes to append or to write in place; the daemon does the I/O (StateStore).
  *
  * Record (41 bytes, docs/spa-protocol.md "Replay state file"):
- *   0   1  kind: 1 = nonce seen, 2 = blackout after lost state
- *   1  24  nonce (zeros for a blackout)
- *   25  8  uint64 BE ms: the packet's timestamp (nonce), or the last refused timestamp (blackout)
+ *   0   1  kind: 1 = nonce seen, 2 = blackout after lost state, 3 = horizon (nonces at or below were pruned)
+ *   1  24  nonce (zeros for kinds 2 and 3)
+ *   25  8  uint64 BE ms: the packet's timestamp (nonce), or the last refused timestamp (kinds 2 and 3)
  *   33  8  SHA-256("nftknock-replay v1\0" || bytes 0..33)[0..8], so a torn or flipped record shows
  */
 import { createHash } from 'node:crypto';
@@ -15,9 +15,10 @@ import { NONCE_LEN } from './wire';
 export const RECORD_LEN = 41;
 const KIND_NONCE = 1;
 const KIND_BLACKOUT = 2;
-const CHECK_CONTEXT = Buffer.from('nftknock-replay v1\0', 'latin1');
+const KIND_HORIZON = 3;
+const CHECK_CONTEXT = Buffer.from('nftknock-replay v2\0', 'latin1');
 
-export type ReplayRejectReason = 'replayed' | 'replay-cache-full' | 'replay-state-lost';
+export type ReplayRejectReason = 'replayed' | 'replay-cache-full' | 'replay-state-lost' | 'stale';
 
 export interface ReplayLoad {
   readonly cache: ReplayCache;
@@ -44,13 +45,35 @@ export class ReplayCache {
   /** nonce (base64) → packet timestamp, ms. */
   private readonly seen = new Map<string, number>();
   private blackout = -1;
+  /**
+   * Every nonce with a timestamp at or below this was pruned (or never kept): such timestamps are
+   * refused whatever the window says, so raising a window never re-opens a pruned replay.
+   */
+  private horizon = -1;
   private appended = 0;
+  private window: number;
 
   /**
    * `windowMs`: the largest SPA window of any door (a nonce is kept until its timestamp is older
    * than that); `maxEntries`: config `limits.max_replay`.
    */
-  constructor(readonly windowMs: number, readonly maxEntries: number) {}
+  constructor(windowMs: number, readonly maxEntries: number) {
+    this.window = windowMs;
+  }
+
+  get windowMs(): number {
+    return this.window;
+  }
+
+  /** A reload changed the largest window. Growing it keeps the horizon: nothing pruned comes back. */
+  setWindow(windowMs: number): void {
+    this.window = windowMs;
+  }
+
+  /** Timestamps at or below this are refused as `stale` (pruned); -1 when none. */
+  get horizonTsMs(): number {
+    return this.horizon;
+  }
 
   /** Timestamps at or below this are refused (state was lost); -1 when none. */
   get blackoutTsMs(): number {
@@ -64,6 +87,7 @@ export class ReplayCache {
   /** May a packet with this nonce and timestamp be accepted now? Does not record it. */
   check(nonce: Uint8Array, tsMs: number, nowMs: number): Outcome<void, ReplayRejectReason> {
     if (tsMs <= this.blackout) return reject('replay-state-lost', 'timestamp falls in a window whose nonces were lost');
+    if (tsMs <= this.horizon) return reject('stale', 'timestamp at or before the replay horizon (nonces that old are no longer kept)');
     if (this.seen.has(key(nonce))) return reject('replayed');
     if (this.seen.size >= this.maxEntries) {
       this.prune(nowMs);
@@ -83,8 +107,9 @@ export class ReplayCache {
   /** Forget nonces whose timestamps no packet could still carry. Returns how many went. */
   prune(nowMs: number): number {
     let n = 0;
+    this.horizon = Math.max(this.horizon, nowMs - this.window - 1);
     for (const [k, ts] of this.seen) {
-      if (ts + this.windowMs < nowMs) {
+      if (ts <= this.horizon) {
         this.seen.delete(k);
         n++;
       }
@@ -101,11 +126,12 @@ export class ReplayCache {
   /** Prune, then the whole live state as a file's new content (for StateStore.replace). */
   compact(nowMs: number): Uint8Array {
     this.prune(nowMs);
-    const out = new Uint8Array((this.seen.size + (this.blackout >= 0 ? 1 : 0)) * RECORD_LEN);
-    let off = 0;
+    const out = new Uint8Array((this.seen.size + (this.blackout >= 0 ? 1 : 0) + 1) * RECORD_LEN);
+    out.set(encodeRecord(KIND_HORIZON, undefined, Math.max(0, this.horizon)), 0);
+    let off = RECORD_LEN;
     if (this.blackout >= 0) {
-      out.set(encodeRecord(KIND_BLACKOUT, undefined, this.blackout), 0);
-      off = RECORD_LEN;
+      out.set(encodeRecord(KIND_BLACKOUT, undefined, this.blackout), off);
+      off += RECORD_LEN;
     }
     for (const [k, ts] of this.seen) {
       out.set(encodeRecord(KIND_NONCE, Buffer.from(k, 'base64'), ts), off);
@@ -136,11 +162,12 @@ export class ReplayCache {
       const r = bytes.subarray(i * RECORD_LEN, (i + 1) * RECORD_LEN);
       const kind = r[0];
       const ts = new DataView(r.buffer, r.byteOffset, RECORD_LEN).getBigUint64(25);
-      if (!Buffer.from(checkOf(r.subarray(0, 33))).equals(r.subarray(33)) || (kind !== KIND_NONCE && kind !== KIND_BLACKOUT) || ts > BigInt(Number.MAX_SAFE_INTEGER)) {
+      if (!Buffer.from(checkOf(r.subarray(0, 33))).equals(r.subarray(33)) || (kind !== KIND_NONCE && kind !== KIND_BLACKOUT && kind !== KIND_HORIZON) || ts > BigInt(Number.MAX_SAFE_INTEGER)) {
         if (bad++ === 0) problems.push(`corrupt record #${i}`);
         continue;
       }
       if (kind === KIND_BLACKOUT) cache.blackout = Math.max(cache.blackout, Number(ts));
+      else if (kind === KIND_HORIZON) cache.horizon = Math.max(cache.horizon, Number(ts));
       else cache.seen.set(key(r.subarray(1, 1 + NONCE_LEN)), Number(ts));
     }
     if (bad > 1) problems.push(`${bad} corrupt records in all`);

@@ -1,63 +1,77 @@
 /**
- * SPA request body: the plaintext inside the envelope (docs/spa-protocol.md, "Body").
+ * SPA v2 request body: the plaintext inside the envelope (docs/spa-protocol.md, "Body").
  * Pure encode/decode; decode never throws on hostile bytes.
+ *
+ *   0   1  version (2)
+ *   1   1  flags: 0x01 address present, 0x02 timeout present
+ *   2   8  timestamp, ms since the epoch (uint64 BE, at most 2^53 - 1)
+ *   10  1  k, number of services asked for (0 = everything this client may open)
+ *   11  .. k times: length L (1..63), then L bytes of the service's canonical text ("22/tcp")
+ *   ..     address (family byte 4|6, then 4|16 bytes), timeout (uint32 BE seconds), each if flagged
+ *   ..     zero padding
  */
-import { type IpAddr, type Outcome, type PortSpec, formatIPv4, formatIPv6, ok, parseAddr, reject } from '../core';
+import { type IpAddr, type Outcome, formatIPv4, formatIPv6, ok, reject } from '../core';
 
-export const SPA_VERSION = 1;
-/** Envelope sizes in bytes: nonce, hint, Poly1305 tag. */
-export const NONCE_LEN = 24;
-export const HINT_LEN = 8;
+export const SPA_VERSION = 2;
+/** Datagram layout: E (ephemeral X25519 key), ciphertext, Poly1305 tag, mac1. */
+export const EPH_LEN = 32;
 export const TAG_LEN = 16;
-export const ENVELOPE_OVERHEAD = NONCE_LEN + HINT_LEN + TAG_LEN;
-/** Smallest body: version, flags, timestamp, access count. */
-export const MIN_BODY_LEN = 11;
-export const MIN_PACKET_LEN = ENVELOPE_OVERHEAD + MIN_BODY_LEN;
-/** Largest datagram accepted: fits any path MTU without fragmentation. */
-export const MAX_PACKET_LEN = 512;
+export const MAC1_LEN = 16;
+/** Inside the ciphertext: the 16-byte client id first. */
+export const ID_LEN = 16;
+/** Client authenticator after the body: HMAC-SHA256 (aead) or an Ed25519 signature. */
+export const AEAD_AUTH_LEN = 32;
 export const SIG_LEN = 64;
-/** Clients pad the body with zeros to a multiple of this, so lengths say little. */
-export const BODY_PAD = 32;
+/** Everything that is not plaintext. */
+export const ENVELOPE_OVERHEAD = EPH_LEN + TAG_LEN + MAC1_LEN;
+/** The plaintext (id, body, authenticator) is always a multiple of this: lengths say little. */
+export const PAD = 32;
+/** Smallest body: version, flags, timestamp, service count. */
+export const MIN_BODY_LEN = 11;
+/** Smallest datagram: an aead request with the shortest body (id 16 + body 16 + HMAC 32). */
+export const MIN_PACKET_LEN = ENVELOPE_OVERHEAD + 64;
+/** Largest datagram accepted: below the IPv6 minimum MTU (1280) minus IPv6 and UDP headers. */
+export const MAX_PACKET_LEN = 1024;
 export const MAX_ACCESS = 16;
-export const MAX_NAME_LEN = 32;
+export const MAX_SERVICE_TEXT = 63;
+/** Bytes of E that key the replay cache (the rest of E is authenticated too, see verify.ts). */
+export const NONCE_LEN = 24;
 
 const FLAG_ADDR = 0x01;
 const FLAG_TIMEOUT = 0x02;
-const FLAG_NAME = 0x04;
-const PROTO_NUM = { tcp: 6, udp: 17 } as const;
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,31}$/;
 
 /** What a client asks for. */
 export interface SpaRequest {
   readonly version: number;
   /** Client clock, milliseconds since the epoch. */
   readonly tsMs: number;
-  /** Services to open; empty = everything this client may open. */
-  readonly access: readonly PortSpec[];
-  /** Address to open instead of the packet's source. */
+  /** Canonical texts of the door's `open` entries asked for; empty = everything this client may open. */
+  readonly access: readonly string[];
+  /** Address to open (instead of the packet's source, or equal to it for `require_address`). */
   readonly addr?: IpAddr;
   readonly timeoutSec?: number;
-  readonly name?: string;
 }
 
 export type BodyRejectReason = 'malformed';
 
-/** Bytes of a body, padded with zeros to a multiple of BODY_PAD. Throws on a request no server would accept. */
+const printable = (s: string): boolean => /^[\x21-\x7e]+$/.test(s);
+
+/** Bytes of a body, padded with zeros so that ID_LEN + body is a multiple of PAD. Throws on a request no server would accept. */
 export function encodeBody(req: SpaRequest): Uint8Array {
   if (!Number.isSafeInteger(req.tsMs) || req.tsMs < 0) throw new RangeError(`timestamp ${req.tsMs} is not a whole number of milliseconds >= 0`);
   if (req.access.length > MAX_ACCESS) throw new RangeError(`at most ${MAX_ACCESS} services per request, got ${req.access.length}`);
+  if (new Set(req.access).size !== req.access.length) throw new RangeError('a service is listed twice');
   if (req.timeoutSec !== undefined && (!Number.isInteger(req.timeoutSec) || req.timeoutSec < 1 || req.timeoutSec > 0xffffffff)) {
     throw new RangeError(`timeout ${req.timeoutSec} is not 1-4294967295 seconds`);
   }
-  if (req.name !== undefined && !NAME_RE.test(req.name)) throw new RangeError(`client name "${req.name}" is not letters, digits, '_', '.', '@', '-' (at most 32)`);
   const parts: number[] = [req.version & 0xff, 0];
   let flags = 0;
   const ts = new DataView(new ArrayBuffer(8));
   ts.setBigUint64(0, BigInt(req.tsMs));
   parts.push(...new Uint8Array(ts.buffer), req.access.length);
-  for (const p of req.access) {
-    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) throw new RangeError(`port ${p.port} is not 1-65535`);
-    parts.push(PROTO_NUM[p.proto], p.port >> 8, p.port & 0xff);
+  for (const s of req.access) {
+    if (s.length < 1 || s.length > MAX_SERVICE_TEXT || !printable(s)) throw new RangeError(`service "${s}" is not 1-${MAX_SERVICE_TEXT} printable ASCII characters`);
+    parts.push(s.length, ...Array.from(s, (c) => c.charCodeAt(0)));
   }
   if (req.addr) {
     flags |= FLAG_ADDR;
@@ -68,39 +82,33 @@ export function encodeBody(req: SpaRequest): Uint8Array {
     const t = req.timeoutSec;
     parts.push((t >>> 24) & 0xff, (t >>> 16) & 0xff, (t >>> 8) & 0xff, t & 0xff);
   }
-  if (req.name !== undefined) {
-    flags |= FLAG_NAME;
-    parts.push(req.name.length, ...Array.from(req.name, (c) => c.charCodeAt(0)));
-  }
   parts[1] = flags;
-  const padded = new Uint8Array(Math.ceil(parts.length / BODY_PAD) * BODY_PAD);
+  const padded = new Uint8Array(Math.ceil((ID_LEN + parts.length) / PAD) * PAD - ID_LEN);
   padded.set(parts);
   return padded;
 }
 
-/** Parse a body (signature already removed). Trailing bytes must be zero padding. */
+/** Parse a body (id and authenticator already removed). Trailing bytes must be zero padding. */
 export function decodeBody(b: Uint8Array): Outcome<SpaRequest, BodyRejectReason> {
   if (b.length < MIN_BODY_LEN) return reject('malformed', 'body too short');
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const version = b[0] as number;
   const flags = b[1] as number;
-  if (flags & ~(FLAG_ADDR | FLAG_TIMEOUT | FLAG_NAME)) return reject('malformed', 'reserved flag bits set');
+  if (flags & ~(FLAG_ADDR | FLAG_TIMEOUT)) return reject('malformed', 'reserved flag bits set');
   const ts = dv.getBigUint64(2);
   if (ts > BigInt(Number.MAX_SAFE_INTEGER)) return reject('malformed', 'timestamp out of range');
   const count = b[10] as number;
   if (count > MAX_ACCESS) return reject('malformed', 'too many services');
   let off = 11;
-  if (off + 3 * count > b.length) return reject('malformed', 'truncated service list');
-  const access: PortSpec[] = [];
-  const seen = new Set<number>();
-  for (let i = 0; i < count; i++, off += 3) {
-    const pn = b[off] as number;
-    const port = dv.getUint16(off + 1);
-    const proto = pn === 6 ? 'tcp' : pn === 17 ? 'udp' : undefined;
-    if (!proto || port === 0) return reject('malformed', 'bad service entry');
-    if (seen.has(pn * 65536 + port)) return reject('malformed', 'service listed twice');
-    seen.add(pn * 65536 + port);
-    access.push({ proto, port });
+  const access: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = b[off] ?? 0;
+    if (n === 0 || n > MAX_SERVICE_TEXT || off + 1 + n > b.length) return reject('malformed', 'bad service entry');
+    const s = String.fromCharCode(...b.subarray(off + 1, off + 1 + n));
+    if (!printable(s)) return reject('malformed', 'bad service entry');
+    if (access.includes(s)) return reject('malformed', 'service listed twice');
+    access.push(s);
+    off += 1 + n;
   }
   let addr: IpAddr | undefined;
   if (flags & FLAG_ADDR) {
@@ -118,22 +126,6 @@ export function decodeBody(b: Uint8Array): Outcome<SpaRequest, BodyRejectReason>
     if (timeoutSec === 0) return reject('malformed', 'zero timeout');
     off += 4;
   }
-  let name: string | undefined;
-  if (flags & FLAG_NAME) {
-    const n = b[off] ?? 0;
-    if (n === 0 || n > MAX_NAME_LEN || off + 1 + n > b.length) return reject('malformed', 'bad name');
-    name = String.fromCharCode(...b.subarray(off + 1, off + 1 + n));
-    if (!NAME_RE.test(name)) return reject('malformed', 'bad name');
-    off += 1 + n;
-  }
   for (; off < b.length; off++) if (b[off] !== 0) return reject('malformed', 'non-zero padding');
-  return ok({
-    version, tsMs: Number(ts), access,
-    ...(addr ? { addr } : {}), ...(timeoutSec !== undefined ? { timeoutSec } : {}), ...(name !== undefined ? { name } : {}),
-  });
-}
-
-/** An address for a request, from text; undefined when not an IP address. */
-export function requestAddr(text: string): IpAddr | undefined {
-  return parseAddr(text);
+  return ok({ version, tsMs: Number(ts), access, ...(addr ? { addr } : {}), ...(timeoutSec !== undefined ? { timeoutSec } : {}) });
 }

@@ -156,7 +156,7 @@ doors:
     t.diagnostic('install-ruleset one-shot: docker run (docker-compose not installed)');
   }
   assert.equal(install.code, 0, `install-ruleset in the container failed: ${install.out}`);
-  assert.match(await lab.sh(lab.server.ns, 'nft', 'list', 'table', 'inet', 'knockctl'), /set allowed4/, 'our table is in the container\'s host namespace');
+  assert.match(await lab.sh(lab.server.ns, 'nft', 'list', 'table', 'inet', 'knockctl'), /set in4_ssh/, 'our table is in the container\'s host namespace');
   assert.equal(hostRuleset(), before, 'and not in the host\'s');
 
   const name = `${lab.id}-knockctl`;
@@ -174,7 +174,7 @@ doors:
   await d.event('grant', (x) => x.src === a.ip4, 10000);
   const granted = Date.now();
   assert.equal(await lab.connects(a, lab.server.ip4, 22), true, 'the knock opened the service');
-  const set = await lab.sh(lab.server.ns, 'nft', 'list', 'set', 'inet', 'knockctl', 'allowed4');
+  const set = await lab.sh(lab.server.ns, 'nft', 'list', 'set', 'inet', 'knockctl', 'in4_ssh');
   assert.match(set, new RegExp(`${a.ip4.replace(/\./g, '\\.')} \\. tcp \\. 22 timeout ${GRANT_S}s expires`), 'the grant is visible from the host with nft list set');
 
   await rt.must(['stop', '-t', '10', name], { timeout: 30000 });
@@ -184,5 +184,5 @@ doors:
   assert.ok(left > 500, `the container stopped with ${left} ms of the grant left`);
   await sleep(left + 1200);
   assert.equal(await lab.connects(a, lab.server.ip4, 22), false, 'the kernel closed it on time with no container running');
-  assert.doesNotMatch(await lab.sh(lab.server.ns, 'nft', 'list', 'set', 'inet', 'knockctl', 'allowed4'), /expires/, 'the set is empty');
+  assert.doesNotMatch(await lab.sh(lab.server.ns, 'nft', 'list', 'set', 'inet', 'knockctl', 'in4_ssh'), /expires/, 'the set is empty');
 }

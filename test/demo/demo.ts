@@ -4,12 +4,11 @@
  * knock, send SPA, and try to connect. Every step checks what it narrates; the exit status is
  * non-zero when anything did not behave as told. Ctrl-C cleans up.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, KNOCKCTL, sleep, type Host } from '../integration/support/lab';
 import { startDaemon, type RunningDaemon } from '../integration/support/daemon';
-import { buildSpaPacket, generateClientKey, formatClientKeyFile, serverEntryOf } from '../../src/spa';
 
 const tty = process.stdout.isTTY && !process.env.NO_COLOR;
 const c = (code: string, s: string): string => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -64,11 +63,8 @@ async function tour(lab: Lab, dir: string, setDaemon: (d: RunningDaemon) => void
   await lab.service(22);
   show('a stand-in SSH service listens on port 22 in the server namespace');
 
-  const key = generateClientKey('aead');
-  writeFileSync(join(dir, 'alice.key'), formatClientKeyFile(key), { mode: 0o600 });
-  const entry = serverEntryOf(key) as { key: string };
   const cfg = join(dir, 'config.yaml');
-  writeFileSync(cfg, `table: knockctl
+  const config = (clients: string): void => writeFileSync(cfg, `table: knockctl
 state_dir: ${dir}/state
 doors:
   ssh:
@@ -79,20 +75,29 @@ doors:
   ssh-spa:
     spa:
       port: 62201
-      clients:
-        alice: { key: "${entry.key}" }
+      clients: {${clients}}
     open: ["22/tcp"]
     timeout: 6s
 `);
+  config('');
   say('The server config: a knock door and an SPA door, both opening 22/tcp for 6 seconds');
-  show((await lab.exec(srv.ns, 'cat', cfg)).stdout.replace(entry.key, 'base64:…(alice\'s key)…'));
+  show((await lab.exec(srv.ns, 'cat', cfg)).stdout);
   check((await kc('check-config', '-c', cfg)).code === 0, 'knockctl check-config: the config is valid');
 
   say('knockctl install-ruleset: one atomic nft transaction, our own table only');
   const inst = await kc('install-ruleset', '-c', cfg);
   show(inst.stdout);
-  check(inst.code === 0, 'ruleset installed: policy drop, sets allowed4/allowed6 with per-element timeouts');
+  check(inst.code === 0, 'ruleset installed: policy drop, the door\'s own sets in4_ssh/in6_ssh with per-element timeouts');
   show((await lab.exec(srv.ns, 'nft', 'list', 'chain', 'inet', 'knockctl', 'input')).stdout);
+
+  say('knockctl keygen -c config.yaml --door ssh-spa -n alice -o alice.key (on the server)');
+  const keyFile = join(dir, 'alice.key');
+  const kg = await kc('keygen', '-c', cfg, '--door', 'ssh-spa', '-n', 'alice', '-o', keyFile, '--host', srv.ip4);
+  const entry = /alice: \{ key: "([^"]+)" \}/.exec(kg.stdout)?.[1] ?? '';
+  show(kg.stdout.replace(entry, 'base64:…(alice\'s key)…'));
+  show(readFileSync(keyFile, 'utf8').replace(/secret: \S+/, 'secret: base64:…'));
+  check(kg.code === 0 && entry !== '', 'one key file for this server\'s identity and this door; the entry goes into the config');
+  config(` alice: { key: "${entry}" } `);
 
   const daemon = await startDaemon(lab, cfg, false);
   setDaemon(daemon);
@@ -111,8 +116,8 @@ doors:
   check(await lab.connects(alice, srv.ip4, 22), 'Alice can now connect to port 22');
   check(!(await lab.connects(mallory, srv.ip4, 22)), 'Mallory (another address) still cannot');
 
-  say('The audit log is the kernel itself: nft list set inet knockctl allowed4');
-  show((await lab.exec(srv.ns, 'nft', 'list', 'set', 'inet', 'knockctl', 'allowed4')).stdout);
+  say('The audit log is the kernel itself: nft list set inet knockctl in4_ssh');
+  show((await lab.exec(srv.ns, 'nft', 'list', 'set', 'inet', 'knockctl', 'in4_ssh')).stdout);
   show((await kc('status', '-c', cfg)).stdout);
 
   say('Waiting 7 s: the kernel removes the element by itself, no process involved');
@@ -120,10 +125,12 @@ doors:
   check(!(await lab.connects(alice, srv.ip4, 22)), 'port 22 is closed again for Alice');
 
   say(`Single Packet Authorization: knockctl spa ${srv.ip4} -k alice.key (one encrypted UDP datagram)`);
-  const packet = buildSpaPacket({ key, nowMs: Date.now() });
+  const saved = join(dir, 'captured.bin');
+  const sent = await lab.exec(alice.ns, process.execPath, KNOCKCTL, 'spa', srv.ip4, '-k', keyFile, '--save-packet', saved, '-v');
+  show(sent.stderr);
+  const packet = readFileSync(saved);
   const send = (from: Host) => lab.exec(from.ns, process.execPath, '-e',
-    `const s=require('dgram').createSocket('udp4');s.send(Buffer.from('${Buffer.from(packet).toString('hex')}','hex'),62201,'${srv.ip4}',()=>s.close())`);
-  await send(alice);
+    `const s=require('dgram').createSocket('udp4');s.send(Buffer.from('${packet.toString('hex')}','hex'),62201,'${srv.ip4}',()=>s.close())`);
   const sg = await daemon.event('grant', (l) => l.src === alice.ip4 && l.via === 'spa').catch(() => undefined);
   check(sg !== undefined, `the daemon verified Alice's ${packet.length}-byte datagram and granted 22/tcp`);
   check(await lab.connects(alice, srv.ip4, 22), 'Alice can connect again');

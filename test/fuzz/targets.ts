@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { decodeFrame, DECODE_REASONS } from '../../src/packet';
 import { parseAddr, ConfigError, KnockctlError } from '../../src/core';
 import { loadConfigText } from '../../src/config';
-import { ReplayCache, verifySpa, SPA_REJECT_REASONS } from '../../src/spa';
+import { buildSpaKeyring, parseIdentityFile, ReplayCache, verifySpa, SPA_REJECT_REASONS, type SpaKeyring } from '../../src/spa';
+import { computeMac1 } from '../../src/spa/envelope';
 import type { SpaDoor } from '../../src/config';
 import { makeDoor, type ClientText, type DoorText } from '../unit/spa/door-fixture';
 import { garbage, int, mutateBytes, mutateText, pick, type Rng } from './mutate';
@@ -86,10 +87,10 @@ export function frameTarget(): FuzzTarget<FrameInput> {
 
 interface Vector {
   input: { mode: string };
-  server: { door: DoorText & { name: string }; client: ClientText; src: string; nowMs: number };
+  server: { serverPrivate: string; door: DoorText & { name: string }; client: ClientText; src: string; nowMs: number };
   packet: string;
 }
-export interface SpaCase { door: SpaDoor; src: string; nowMs: number; good: Uint8Array }
+export interface SpaCase { door: SpaDoor; keyring: SpaKeyring; src: string; nowMs: number; good: Uint8Array }
 interface SpaInput { c: SpaCase; packet: Uint8Array; mutated: boolean }
 
 export function spaCases(): SpaCase[] {
@@ -97,7 +98,10 @@ export function spaCases(): SpaCase[] {
   for (const f of ['aead.json', 'ed25519.json']) {
     const j = JSON.parse(readFileSync(join(REPO, 'test/vectors/spa', f), 'utf8')) as { vectors: Vector[] };
     for (const v of j.vectors) {
-      out.push({ door: makeDoor(v.server.door, [v.server.client]), src: v.server.src, nowMs: v.server.nowMs, good: Uint8Array.from(Buffer.from(v.packet, 'hex')) });
+      const id = parseIdentityFile(`nftknock-spa-identity v2 x25519 base64:${v.server.serverPrivate}\n`);
+      if (!id.ok) throw new Error(`${f}: bad serverPrivate`);
+      const door = makeDoor(v.server.door, [v.server.client]);
+      out.push({ door, keyring: buildSpaKeyring(door, id.value), src: v.server.src, nowMs: v.server.nowMs, good: Uint8Array.from(Buffer.from(v.packet, 'hex')) });
     }
   }
   return out;
@@ -106,7 +110,7 @@ export function spaCases(): SpaCase[] {
 export function checkSpa(input: SpaInput): void {
   // A fresh cache each time, so a mutated packet can only be refused for what it is, not as a replay.
   const replay = new ReplayCache(input.c.door.spa.windowSec * 1000, 1000);
-  const r = verifySpa(input.packet, { src: input.c.src, door: input.c.door, nowMs: input.c.nowMs, replay });
+  const r = verifySpa(input.packet, { src: input.c.src, door: input.c.door, nowMs: input.c.nowMs, replay, keyring: input.c.keyring });
   if (r.ok) {
     if (input.mutated) fail(`a mutated packet was accepted (client ${r.value.client})`);
     return;
@@ -125,7 +129,13 @@ export function spaTarget(): FuzzTarget<SpaInput> {
       const c = pick(r, cases);
       const k = int(r, 20);
       if (k === 0) return { c, packet: c.good, mutated: false };
-      const packet = k < 3 ? garbage(r, 1600) : mutateBytes(r, c.good, goods, 1600);
+      let packet = k < 3 ? garbage(r, 1600) : mutateBytes(r, c.good, goods, 1600);
+      // Half the mutations get a valid mac1 (anyone holding the server identity can do that), so the
+      // envelope, lookup, authenticator and body checks are fuzzed too, not only mac1.
+      if (k >= 3 && k % 2 === 0 && packet.length > 16) {
+        packet = Uint8Array.from(packet);
+        packet.set(computeMac1(c.keyring.mac1, packet.subarray(0, packet.length - 16)), packet.length - 16);
+      }
       // A splice can rebuild a vector's packet byte for byte: that one is genuine, checked against its own case.
       const owner = cases.find((x) => Buffer.from(packet).equals(Buffer.from(x.good)));
       return owner ? { c: owner, packet, mutated: false } : { c, packet, mutated: true };
@@ -137,7 +147,7 @@ export function spaTarget(): FuzzTarget<SpaInput> {
 
 // ---- config loader -----------------------------------------------------------------------------
 
-const KEY = 'base64:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
+const KEY = 'base64:Vl3jrSHKs1Ujc4l6pLT9z7m8tXoZ1CfeNFQaGHnwqU8=';
 const GOOD_CONFIGS = [
   '{}',
   `table: gate

@@ -63,7 +63,7 @@ test('knockctl knock: a correct knock opens the service for that client only; a 
   assert.equal(d.lines.find((x) => x.nft !== undefined)?.nft, 'libnftables', 'grants go through libnftables in process');
   await sleep(3300);
   assert.equal(await l.connects(a, l.server.ip4, 22), false, 'the kernel closed it again after the timeout');
-  assert.equal(await elementCount(l, 'allowed4'), 0);
+  assert.equal(await elementCount(l, 'in4_ssh'), 0);
 });
 
 test('knockd\'s own knock client opens a door; SIGKILL after a grant: the grant keeps working and still expires on time', { skip }, async (t) => {
@@ -79,7 +79,7 @@ test('knockd\'s own knock client opens a door; SIGKILL after a grant: the grant 
   assert.equal(await l.connects(a, l.server.ip4, 22), true, 'the grant outlives the daemon');
   await sleep(3300);
   assert.equal(await l.connects(a, l.server.ip4, 22), false, 'and expires in the kernel with no process');
-  assert.equal(await elementCount(l, 'allowed4'), 0);
+  assert.equal(await elementCount(l, 'in4_ssh'), 0);
 });
 
 test('knocking again while granted refreshes the timeout and never duplicates; a close door revokes', { skip }, async (t) => {
@@ -97,7 +97,7 @@ test('knocking again while granted refreshes the timeout and never duplicates; a
   await sleep(1100);
   await knock(l, a, l.server.ip4, '7000', '8000', '9000:udp');
   await d.waitFor((x) => x.event === 'grant' && d.count('grant') === 2);
-  const j = (await l.nftJson(l.server.ns, 'set', 'inet', 'kt', 'allowed4')) as { nftables: { set?: { elem?: { elem: { expires: number; comment: string } }[] } }[] };
+  const j = (await l.nftJson(l.server.ns, 'set', 'inet', 'kt', 'in4_ssh')) as { nftables: { set?: { elem?: { elem: { expires: number; comment: string } }[] } }[] };
   const els = j.nftables.find((o) => o.set)?.set?.elem ?? [];
   assert.equal(els.length, 1, 'one element, not two');
   assert.equal(els[0]?.elem.comment, 'ssh', 'the door name is the element comment');
@@ -106,7 +106,7 @@ test('knocking again while granted refreshes the timeout and never duplicates; a
   await knock(l, a, l.server.ip4, '9000', '8000', '7000');
   await d.event('revoke', (x) => x.src === a.ip4);
   assert.equal(await l.connects(a, l.server.ip4, 22), false, 'the close sequence revoked the grant');
-  assert.equal(await elementCount(l, 'allowed4'), 0);
+  assert.equal(await elementCount(l, 'in4_ssh'), 0);
 });
 
 test('SIGHUP swaps in a good config; a bad one is logged and the old one keeps running', { skip }, async (t) => {

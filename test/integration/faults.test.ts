@@ -7,13 +7,16 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { knockdKnock, upLab, KNOCKCTL, Lab, skipReason, sleep, type Host } from './support/lab';
 import { RunningDaemon, scratch, startDaemon, writeConfig } from './support/daemon';
-import { buildSpaPacket, serverEntryOf, type SpaClientKey } from '../../src/spa';
+import { buildSpaPacket, formatIdentityFile, generateIdentity, serverEntryOf, type SpaClientKey } from '../../src/spa';
 
 const skip = skipReason() ?? (existsSync('/usr/bin/knock') ? undefined : 'knockd\'s knock client is not installed (apt-get install knockd)');
 const SPA_PORT = 62201;
-const ALICE: SpaClientKey = { type: 'aead', key: new Uint8Array(32).map((_, i) => (i * 37 + 11) & 255) };
+const ALICE: SpaClientKey = { type: 'aead', key: Uint8Array.from(createHash('sha256').update('faults test alice').digest()) };
+/** The server's SPA identity, placed in state_dir before the daemon starts, so datagrams can be built here. */
+const SERVER = generateIdentity();
 
 const lab = (t: TestContext, clients = 1): Promise<Lab> => upLab(t, clients);
 
@@ -22,6 +25,9 @@ const knock = knockdKnock;
 /** A knock door and an SPA door, both opening 22/tcp for `timeout` seconds. */
 function config(dir: string, opts: { timeout?: number; stateDir?: string; extra?: string } = {}): string {
   const key = (serverEntryOf(ALICE) as { key: string }).key;
+  const state = opts.stateDir ?? `${dir}/state`;
+  mkdirSync(state, { recursive: true, mode: 0o700 });
+  writeFileSync(join(state, 'spa-identity'), formatIdentityFile(SERVER), { mode: 0o600 });
   return writeConfig(dir, `table: kt
 state_dir: ${opts.stateDir ?? `${dir}/state`}
 ${opts.extra ?? ''}
@@ -50,7 +56,7 @@ async function sendUdp(l: Lab, from: Host, to: string, port: number, bytes: Uint
 }
 
 function spaPacket(): Uint8Array {
-  return buildSpaPacket({ key: ALICE, nowMs: Date.now() });
+  return buildSpaPacket({ key: ALICE, server: SERVER.pub, door: 'ssh-spa', nowMs: Date.now() });
 }
 
 async function elements(l: Lab, set = 'allowed4'): Promise<string[]> {
@@ -202,7 +208,7 @@ test('nft missing from PATH for longer than the retries: grant-failed names the 
 // line); these faults come later, so the read-only remount happens once the daemon runs.
 for (const [label, prepare, later] of [
   ['read-only (a read-only bind mount)', (s: string) => `mount --bind ${s} ${s}`, (s: string) => ['mount', '-o', 'remount,ro,bind', s]],
-  ['full (a 4 KiB tmpfs, filled)', (s: string) => `mount -t tmpfs -o size=4k,mode=0700 tmpfs ${s} && (head -c 65536 /dev/zero > ${s}/fill 2>/dev/null; true)`, undefined],
+  ['full (a 4 KiB tmpfs, filled)', (s: string) => `cp ${s}/spa-identity ${s}.id && mount -t tmpfs -o size=4k,mode=0700 tmpfs ${s} && cp ${s}.id ${s}/spa-identity && (head -c 65536 /dev/zero > ${s}/fill 2>/dev/null; true)`, undefined],
 ] as const) {
   test(`state_dir ${label}: SPA fails closed and says so; knocks still work`, { skip }, async (t) => {
     const l = await lab(t);

@@ -100,7 +100,7 @@ test('a door imported from access.conf opens for the fwknop client (-a, and -n w
   assert.equal(d.count('grant'), 0);
   assert.equal(await l.connects(alice, l.server.ip4, 22), false, 'the revoke stands');
   assert.equal(await l.connects(mallory, l.server.ip4, 22), false);
-  const set = JSON.stringify(await l.nftJson(l.server.ns, 'set', 'inet', 'kt', 'allowed4'));
+  const set = JSON.stringify(await l.nftJson(l.server.ns, 'set', 'inet', 'kt', 'in4_fwknop'));
   assert.ok(set.includes(bob.ip4) && !set.includes(mallory.ip4) && !set.includes(alice.ip4), set);
 });
 

@@ -73,7 +73,7 @@ test('the right sequence opens the service for the knocking client only, IPv4 an
   // right away, then knock again before each connect, and wait for the expiry instead of sleeping.
   const st = await l.knockctl(l.server.ns, 'status', '-c', CONFIG, '--json');
   assert.match(st.stdout, new RegExp(a.ip4.replace(/\./g, '\\.')));
-  const els = await allowed(l, 'allowed4');
+  const els = await allowed(l, 'in4_ssh');
   assert.deepEqual(els.map((e) => e.val.concat), [[a.ip4, 'tcp', 22]]);
   assert.equal(els[0]?.timeout, 3);
   await knock(l, a, l.server.ip4, SEQ);
@@ -81,8 +81,8 @@ test('the right sequence opens the service for the knocking client only, IPv4 an
   await knock(l, a, l.server.ip6, SEQ);
   assert.equal(await l.connects(a, l.server.ip6, 22), true, 'open after the IPv6 knock');
   assert.equal(await l.connects(b, l.server.ip4, 22), false, 'another client stays locked out');
-  for (const end = Date.now() + 15000; Date.now() < end && (await allowed(l, 'allowed4')).length > 0;) await sleep(300);
-  assert.deepEqual(await allowed(l, 'allowed4'), [], 'the kernel removed the grant by itself');
+  for (const end = Date.now() + 15000; Date.now() < end && (await allowed(l, 'in4_ssh')).length > 0;) await sleep(300);
+  assert.deepEqual(await allowed(l, 'in4_ssh'), [], 'the kernel removed the grant by itself');
   assert.equal(await l.connects(a, l.server.ip4, 22), false, 'and the port is closed again');
 });
 
@@ -114,7 +114,7 @@ test('knocking again while granted refreshes the one element rather than adding 
   await knock(l, a, l.server.ip4, SEQ);
   await sleep(2000);
   await knock(l, a, l.server.ip4, SEQ);
-  const els = await allowed(l, 'allowed4');
+  const els = await allowed(l, 'in4_ssh');
   assert.equal(els.length, 1);
   assert.ok((els[0]?.expires ?? 0) >= 2, `expires ${els[0]?.expires}: refreshed to the full 3 s`);
   await sleep(1500);

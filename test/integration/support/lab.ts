@@ -118,14 +118,14 @@ export class Lab {
   }
 
   /**
-   * A TCP service on `port` in the server namespace that greets every connection. Resolves when
+   * A TCP service on `port` in the server namespace (or `ns`) that greets every connection. Resolves when
    * listening. A client that resets the connection before the greeting is written (the bench's probe
    * closes at once) must not kill it: without the socket's error handler, Node throws EPIPE/ECONNRESET
    * out of the process, the port then answers every SYN with a RST, and every later probe fails.
    */
-  async service(port: number): Promise<ChildProcess> {
+  async service(port: number, ns = this.server.ns): Promise<ChildProcess> {
     const code = `require('net').createServer(s=>{s.on('error',()=>{});s.end('SSH-2.0-standin\\r\\n')}).listen(${port},'::',()=>console.log('ready'))`;
-    const child = this.start(this.server.ns, process.execPath, ['-e', code]);
+    const child = this.start(ns, process.execPath, ['-e', code]);
     await waitForLine(child, /ready/, 5000);
     return child;
   }

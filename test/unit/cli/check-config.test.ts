@@ -4,6 +4,7 @@
  * its line; interfaces that do not exist are warnings in both; secrets are never echoed.
  * Runs on temporary files (no root): the daemon side uses its real file adapters and fake capture/nft.
  */
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -19,7 +20,7 @@ import { FsStateStore } from '../../../src/io/state-store';
 import { inspectConfigFile } from '../../../src/cli/check-config';
 import { FakeCapture, FakeClock, RecordingHooks, RecordingNft } from '../daemon/fakes';
 
-const KEY = 'base64:' + Buffer.alloc(32, 7).toString('base64');
+const KEY = 'base64:' + createHash('sha256').update('check-config test key').digest('base64');
 
 function workdir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'knockctl-check-'));

@@ -76,3 +76,25 @@ test('knock --door refuses a secret that group or others can read, an SPA stanza
   assert.match(missing.stderr, /has no stanza "nope"/);
   assert.match(knockctl(['spa', 'rot', '-C', client]).stderr, /rotating knock door's stanza: knockctl knock --door rot/);
 });
+
+test('client-stanza DOOR prints a stanza the client can use as is (parameters, never the secret)', (t) => {
+  const { dir, secret } = setup(t);
+  const server = join(dir, 'server.yaml');
+  writeFileSync(server, `doors:\n  rot:\n    sequence: { rotate: { secret_file: ${secret}, ${PARAMS} } }\n    open: ["22/tcp"]\n  plain:\n    sequence: ["7000", "8000"]\n    open: ["22/tcp"]\n`, { mode: 0o600 });
+  const r = knockctl(['client-stanza', 'rot', '-c', server, '--host', '127.0.0.1']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!r.stdout.includes(SECRET.toString('base64')), 'no secret in the stanza');
+  const stanza = loadClientConfigText(r.stdout).get('rot');
+  assert.equal(stanza?.host, '127.0.0.1');
+  assert.equal(stanza?.rotate?.secretFile, '~/.config/knockctl/rot.secret');
+  const { type: _t, secretFile: _s, ...serverParams } = (loadConfigText(`doors:\n  rot:\n    sequence: { rotate: { secret_file: /s, ${PARAMS} } }\n    open: ["22/tcp"]\n`).config.doors[0] as KnockDoor).sequence as RotatingSequence;
+  const { secretFile: _c, ...clientParams } = stanza!.rotate!;
+  assert.deepEqual(clientParams, serverParams);
+  const client = join(dir, 'printed.yaml');
+  writeFileSync(client, r.stdout.split('~/.config/knockctl/rot.secret').join(secret));
+  const k = knockctl(['knock', '--door', 'rot', '-c', client]);
+  assert.equal(k.code, 0, k.stderr);
+  const notRot = knockctl(['client-stanza', 'plain', '-c', server]);
+  assert.equal(notRot.code, 2);
+  assert.match(notRot.stderr, /"plain" is not a rotating knock door .*\(rotating doors: rot\)/);
+});

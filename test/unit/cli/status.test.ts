@@ -48,6 +48,7 @@ test('status for a person: daemon, counters, grants by time left, doors (golden)
     '  evictions        0',
     '  decode errors    2  (truncated-ip 2)',
     '  nft failures     0',
+    '  set full         0',
     '  hook failures    0',
     '  internal errors  0',
     '',
@@ -103,7 +104,7 @@ test('--json: stable daemon fields (running, pid, since, counters with snake_cas
     counters: {
       packets: 40, duplicates: 0, knocks: 12, knock_successes: 3, knock_resets: {}, evictions: 0, grants: 4, revokes: 1,
       spa_accepted: 1, spa_rejected: { replay: 1, 'bad-mac': 3 }, decode_errors: { 'truncated-ip': 2 },
-      nft_failures: 0, hook_failures: 0, internal_errors: 0,
+      nft_failures: 0, set_full: {}, hook_failures: 0, internal_errors: 0,
     },
   });
   assert.equal(j.grants.length, 1);
@@ -115,6 +116,24 @@ test('a status file from an older daemon missing a counter reads as 0, not undef
   delete old.hookFailures;
   const v = daemonView({ pid: 1, startedAt: new Date(START).toISOString(), updatedAt: new Date(NOW).toISOString(), stats: old as DaemonStats });
   assert.equal(v.counters?.hook_failures, 0);
+});
+
+test('router grants: forwarded services and port forwards are shown in their config form', () => {
+  const router = loadConfigText(`
+doors:
+  lan: { sequence: ["7000"], open: ["192.168.1.10:22/tcp", "2222/tcp=>192.168.1.10:22"] }
+`, 'r.yaml').config;
+  const rows: AccessEntry[] = [
+    { family: 4, addr: '192.0.2.7', kind: 'forward', to: '192.168.1.10', proto: 'tcp', port: 22, door: 'lan', timeoutSec: 30, expiresSec: 20, set: 'fwd4_lan' },
+    { family: 4, addr: '192.0.2.7', kind: 'dnat', proto: 'tcp', port: 2222, door: 'lan', timeoutSec: 30, expiresSec: 21, set: 'dnat4_lan' },
+    { family: 4, addr: '192.0.2.8', kind: 'dnat', proto: 'udp', port: 5353, door: 'lan', timeoutSec: 30, expiresSec: 22, set: 'dnat4_lan' },
+  ];
+  const text = formatStatus('kt', rows, router);
+  assert.match(text, /192\.0\.2\.7 +192\.168\.1\.10:22\/tcp +lan +20s of 30s/);
+  assert.match(text, /192\.0\.2\.7 +2222\/tcp=>192\.168\.1\.10:22 +lan/);
+  assert.match(text, /192\.0\.2\.8 +5353\/udp=>\? +lan/, 'a port forward the config no longer has');
+  const j = statusJson('kt', rows, undefined, undefined, router) as { grants: { service: string; port: number }[] };
+  assert.deepEqual(j.grants.map((g) => [g.service, g.port]), [['192.168.1.10:22/tcp', 22], ['2222/tcp=>192.168.1.10:22', 2222], ['5353/udp=>?', 5353]]);
 });
 
 test('the human output shows every counter status --json has', () => {

@@ -97,7 +97,7 @@ test('a stanza without OPEN_PORTS needs --open; a future ACCESS_EXPIRE is a warn
 test('malformed input: every problem at once, each with its line; Debian\'s placeholder keys are refused', () => {
   const text = `KEY x\nSOURCE 300.1.1.1\nKEY_BASE64 __CHANGEME__\nHMAC_KEY_BASE64 ${V.hmac_key_base64}\nOPEN_PORTS tcp/22, sctp/9, tcp/70000\nFW_ACCESS_TIMEOUT soon\nHMAC_DIGEST_TYPE whirlpool\n`;
   assert.deepEqual(issues(() => run(text)), [
-    '1: access.conf: KEY before the first SOURCE: every stanza starts with SOURCE',
+    '1: : KEY before the first SOURCE: every stanza starts with SOURCE',
     '3: doors.fwknop.spa.clients.stanza-1.key: KEY_BASE64 is not base64 of 1 to 32 bytes',
     '7: doors.fwknop.spa.clients.stanza-1.hmac_digest: "whirlpool" is not one of MD5, SHA1, SHA256, SHA384, SHA512, SHA3_256, SHA3_512',
     '2: doors.fwknop.spa.clients.stanza-1.from: "300.1.1.1" is not an address or network',
@@ -129,8 +129,8 @@ test('found by fuzzing: a twin stanza (same keys and SOURCE) is left out with a 
   assert.ok(r.warnings.some((w) => /^access\.conf:6: stanza #2 NOT IMPORTED: same keys and SOURCE as stanza #1/.test(w)), r.warnings.join('\n'));
   loadConfigText(r.yaml);
   assert.deepEqual(issues(() => run(st, { fwknopdText: 'PCAP_INTF eth 1;\nPCAP_FILTER udp port 0;\n', fwknopdFile: 'fwknopd.conf' })), [
-    '1: fwknopd.conf: PCAP_INTF "eth 1" is not an interface name',
-    '2: fwknopd.conf: udp port 0: the port is not 1-65535',
+    '-: : fwknopd.conf:1: PCAP_INTF "eth 1" is not an interface name',
+    '-: : fwknopd.conf:2: udp port 0: the port is not 1-65535',
   ]);
 });
 
@@ -143,4 +143,30 @@ test('DESTINATION: the door\'s target when all stanzas agree, a warning each whe
   const differ = run(`${st('192.0.2.1', V.key_base64)}${st('ANY', k2)}`);
   assert.equal((parse(differ.yaml) as { doors: { fwknop: { target?: string[] } } }).doors.fwknop.target, undefined);
   assert.ok(differ.warnings.some((w) => /^access\.conf:5: stanza #1: DESTINATION differs/.test(w)), differ.warnings.join('\n'));
+});
+
+test('%include and %include_folder are followed in fwknopd\'s order; warnings name the included file; loops are errors', () => {
+  const st = (k: string, port: number) => `SOURCE ANY\nKEY_BASE64 ${k}\nHMAC_KEY_BASE64 ${V.hmac_key_base64}\nOPEN_PORTS tcp/${port}\n`;
+  const k = (n: number) => Buffer.alloc(32, n).toString('base64');
+  const files = new Map<string, string>([
+    ['/etc/fwknop/alice.conf', `${st(k(1), 22)}ENABLE_CMD_EXEC Y\n`],
+    ['/etc/fwknop/users.d/b.conf', st(k(2), 443)],
+    ['/etc/fwknop/users.d/c.conf', st(k(3), 80)],
+  ]);
+  const reader = {
+    read: (p: string) => files.get(p) ?? (() => { throw new Error('cannot read: ENOENT'); })(),
+    list: (d: string) => [...files.keys()].filter((p) => p.startsWith(`${d}/`)).sort(),
+  };
+  const main = `${st(k(9), 2222)}%include /etc/fwknop/alice.conf\n%include_folder /etc/fwknop/users.d\n`;
+  const r = run(main, { reader });
+  const cfg = parse(r.yaml) as { doors: { fwknop: { open: string[]; spa: { clients: Record<string, { open: string[] }> } } } };
+  assert.deepEqual(Object.entries(cfg.doors.fwknop.spa.clients).map(([n, c]) => `${n}=${c.open.join()}`), ['stanza-1=2222/tcp', 'stanza-2=22/tcp', 'stanza-3=443/tcp', 'stanza-4=80/tcp']);
+  assert.match(r.yaml, /# \/etc\/fwknop\/users\.d\/b\.conf line 1, stanza #3/);
+  assert.ok(r.warnings.some((w) => w.startsWith('/etc/fwknop/alice.conf:5: ENABLE_CMD_EXEC')), r.warnings.join('\n'));
+  loadConfigText(r.yaml);
+  files.set('/etc/fwknop/loop.conf', `${st(k(4), 22)}%include /etc/fwknop/loop.conf\n`);
+  assert.deepEqual(issues(() => run(`${st(k(9), 22)}%include /etc/fwknop/loop.conf\n%include /etc/fwknop/missing.conf\n`, { reader })), [
+    '-: : /etc/fwknop/loop.conf:5: %INCLUDE /etc/fwknop/loop.conf: included from itself, or nested more than 8 deep',
+    '6: : %INCLUDE /etc/fwknop/missing.conf: cannot read: ENOENT',
+  ]);
 });

@@ -4,10 +4,14 @@ import { Writable } from 'node:stream';
 import { Daemon } from '../../../src/daemon';
 import { loadConfigText } from '../../../src/config';
 import { createLogger } from '../../../src/log';
-import { buildSpaPacket } from '../../../src/spa';
+import { createHash } from 'node:crypto';
+import { buildSpaPacket, generateIdentity, type SpaPacketInput } from '../../../src/spa';
 import { FakeCapture, FakeClock, MemoryStore, RecordingHooks, RecordingNft, ipv4Packet } from './fakes';
 
-const KEY = Buffer.alloc(32, 9);
+const KEY = createHash('sha256').update('daemon test key').digest();
+const IDENTITY = generateIdentity(() => new Uint8Array(32).fill(0x51));
+const spaPacket = (over: Partial<SpaPacketInput> & { nowMs: number }): Uint8Array =>
+  buildSpaPacket({ key: { type: 'aead', key: KEY }, server: IDENTITY.pub, door: 'spa', ...over });
 const CFG = `table: kt
 doors:
   ssh:
@@ -34,6 +38,7 @@ function setup(text = CFG) {
       if (p.startsWith('/nonexistent/')) throw new Error(`cannot read ${p}: ENOENT`);
       return new Uint8Array();
     },
+    spaIdentity: IDENTITY,
   };
   const timers: number[] = [];
   // Retry pauses run at once, and are recorded, so the backoff is checked without sleeping.
@@ -114,7 +119,7 @@ test('a flush after everything was applied returns (no spin on a settled drain)'
 test('SPA: a valid datagram grants; when the nonce cannot be persisted, nothing is granted (fail closed)', async () => {
   const s = setup();
   await s.d.start(s.cfg);
-  const pkt = buildSpaPacket({ key: { type: 'aead', key: KEY }, nowMs: s.clock.now() });
+  const pkt = spaPacket({ nowMs: s.clock.now() });
   s.capture.deliver(ipv4Packet('198.51.100.5', HOST, 'udp', 62201, pkt), s.clock.now());
   await new Promise((r) => setTimeout(r, 5));
   await s.d.flush();
@@ -123,7 +128,7 @@ test('SPA: a valid datagram grants; when the nonce cannot be persisted, nothing 
   s.capture.deliver(ipv4Packet('198.51.100.6', HOST, 'udp', 62201, pkt), s.clock.now());
   assert.equal(s.d.stats.spaRejected.replayed, 1);
   s.store.failAppend = true;
-  const pkt2 = buildSpaPacket({ key: { type: 'aead', key: KEY }, nowMs: s.clock.now() });
+  const pkt2 = spaPacket({ nowMs: s.clock.now() });
   s.capture.deliver(ipv4Packet('198.51.100.7', HOST, 'udp', 62201, pkt2), s.clock.now());
   await new Promise((r) => setTimeout(r, 5));
   await s.d.flush();
@@ -137,7 +142,7 @@ test('SPA: an authentic packet denied for its access spends its nonce durably; t
   await s.d.start(s.cfg);
   const size = (): number => [...s.store.files.values()].reduce((n, f) => n + f.length, 0);
   const before = size();
-  const pkt = buildSpaPacket({ key: { type: 'aead', key: KEY }, nowMs: s.clock.now(), access: [{ port: 22, proto: 'tcp' }] });
+  const pkt = spaPacket({ nowMs: s.clock.now(), access: ['22/tcp'] });
   s.capture.deliver(ipv4Packet('198.51.100.8', HOST, 'udp', 62201, pkt), s.clock.now());
   await new Promise((r) => setTimeout(r, 5));
   await s.d.flush();
@@ -153,7 +158,7 @@ test('SPA: an authentic packet denied for its access spends its nonce durably; t
 test('SPA captured twice (a bridge and its port): one grant, no replay logged, one duplicate counted', async () => {
   const s = setup();
   await s.d.start(s.cfg);
-  const pkt = ipv4Packet('198.51.100.9', HOST, 'udp', 62201, buildSpaPacket({ key: { type: 'aead', key: KEY }, nowMs: s.clock.now() }));
+  const pkt = ipv4Packet('198.51.100.9', HOST, 'udp', 62201, spaPacket({ nowMs: s.clock.now() }));
   s.capture.deliver(pkt, s.clock.now());
   s.capture.deliver(Uint8Array.from(pkt), s.clock.now());
   await new Promise((r) => setTimeout(r, 5));

@@ -26,11 +26,15 @@ export class RecordingNft implements NftRunner {
   readonly applied: NftBatch[] = [];
   failNext = 0;
   tableExists = true;
+  /** Sets that take no new element: a batch adding to one fails whole, as nft's does (ENFILE). */
+  readonly fullSets = new Set<string>();
   async apply(batch: NftBatch): Promise<void> {
     if (this.failNext > 0) {
       this.failNext--;
       throw new NftError('add grant', 1, 'Error: Could not process rule: Device or resource busy');
     }
+    const full = batch.nftables.find((c) => this.fullSets.has(String((c as { add?: { element?: { name?: string } } }).add?.element?.name)));
+    if (full) throw new NftError('add grant', 1, 'Error: Could not process rule: Too many open files in system');
     this.applied.push(batch);
   }
   async check(): Promise<void> {}

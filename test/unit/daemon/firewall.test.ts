@@ -39,8 +39,10 @@ test('health: flushed chain, lost sets or a missing chain are damage', async () 
   assert.match((await fw.health()).detail, /every rule of chain input/);
   nft.listing = { nftables: full.nftables.filter((o) => !('set' in o && (o.set as { name: string }).name === 'allowed6')) };
   assert.match((await fw.health()).detail, /set allowed6/);
-  nft.listing = { nftables: full.nftables.filter((o) => !('chain' in o)) };
+  nft.listing = { nftables: full.nftables.filter((o) => !('chain' in o && (o.chain as { name: string }).name === 'input')) };
   assert.equal((await fw.health()).state, 'damaged');
+  nft.listing = { nftables: full.nftables.filter((o) => !('chain' in o)) };
+  assert.equal((await fw.health()).state, 'foreign', 'without the marker chain the table is not ours');
   nft.listing = full;
   assert.equal((await fw.health()).state, 'ok');
 });

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigText } from '../../../src/config';
-import { buildGrantBatch, buildRevokeBatch, buildRuleset, buildUninstall, parseAccessEntries, guardedServices } from '../../../src/nft';
+import { buildGrantBatch, buildRevokeBatch, buildRuleset, buildUninstall, parseAccessEntries, guardedServices, SetLayout } from '../../../src/nft';
 import type { AccessEntry } from '../../../src/core';
 
 const cfg = (text: string) => loadConfigText(text).config;
 const DROP = cfg('table: kt\nbase: { allow: ["80/tcp"], allow_from: ["192.0.2.0/24"] }\ndoors:\n  ssh: { sequence: ["7000", "8000"], open: ["22/tcp", "2222/tcp"] }\n');
 
+const SHARED = new SetLayout([]);
 type Cmd = Record<string, Record<string, Record<string, unknown>>>;
 const verbs = (b: { nftables: readonly unknown[] }) => (b.nftables as Cmd[]).map((c) => `${Object.keys(c)[0]} ${Object.keys(Object.values(c)[0]!)[0]}`);
 
@@ -22,8 +23,11 @@ test('the ruleset replaces only our table, atomically: add, delete, add, then co
   const sets = (b.nftables as Cmd[]).filter((c) => c.add?.set).map((c) => c.add!.set as { name: string; flags: string[] });
   assert.deepEqual(sets.map((s) => [s.name, s.flags.join(',')]), [
     ['allowed4', 'timeout'], ['allowed6', 'timeout'], ['allowednet4', 'interval,timeout'], ['allowednet6', 'interval,timeout'],
+    ['in4_ssh', 'timeout'], ['in6_ssh', 'timeout'],
   ]);
-  const chain = (b.nftables as Cmd[]).find((c) => c.add?.chain)!.add!.chain as { policy: string; hook: string };
+  const chains = (b.nftables as Cmd[]).filter((c) => c.add?.chain).map((c) => c.add!.chain as { name: string; policy?: string; hook?: string });
+  assert.deepEqual(chains[0], { family: 'inet', table: 'kt', name: 'managed_by_knockctl' }, 'the marker: an empty regular chain, first after the table');
+  const chain = chains.find((c) => c.name === 'input')!;
   assert.equal(chain.policy, 'drop');
   assert.equal(chain.hook, 'input');
 });
@@ -37,7 +41,7 @@ test('drop policy: established first, ND before invalid-drop, allow-list, then t
   assert.ok(idx('echo-request') > 0, 'icmp: true answers ping');
   assert.ok(idx('"192.0.2.0"') > 0, 'allow_from');
   assert.ok(idx('[{"concat":["tcp",80]}]') > 0, 'base.allow');
-  assert.deepEqual(rules.slice(-4).map((r) => /@(\w+)/.exec(r)?.[1]), ['allowed4', 'allowed6', 'allowednet4', 'allowednet6']);
+  assert.deepEqual(rules.slice(-6).map((r) => /@(\w+)/.exec(r)?.[1]), ['allowed4', 'allowed6', 'allowednet4', 'allowednet6', 'in4_ssh', 'in6_ssh']);
   const noPing = (buildRuleset(cfg('base: { icmp: false }')).nftables as Cmd[]).map((c) => JSON.stringify(c));
   assert.ok(!noPing.some((r) => r.includes('echo-request')));
 });
@@ -46,7 +50,7 @@ test('guard policy: accept policy, no accept-all rules, drops only the doors\' o
   const g = cfg('table: kt\nbase: { policy: guard }\ndoors:\n  a: { sequence: ["1"], open: ["22/tcp"] }\n  b: { sequence: ["2"], open: ["22/tcp", "53/udp"] }\n');
   assert.deepEqual(guardedServices(g), [{ port: 22, proto: 'tcp' }, { port: 53, proto: 'udp' }]);
   const cmds = buildRuleset(g).nftables as Cmd[];
-  assert.equal((cmds.find((c) => c.add?.chain)!.add!.chain as { policy: string }).policy, 'accept');
+  assert.equal((cmds.find((c) => c.add?.chain?.name === 'input')!.add!.chain as { policy: string }).policy, 'accept');
   const last = JSON.stringify(cmds[cmds.length - 1]);
   assert.match(last, /"drop":null/);
   assert.match(last, /\{"concat":\["tcp",22\]\},\{"concat":\["udp",53\]\}/);
@@ -54,7 +58,7 @@ test('guard policy: accept policy, no accept-all rules, drops only the doors\' o
 });
 
 test('grant batch refreshes: add, delete, add-with-timeout per element, deduplicated, prefix grants in the net sets', () => {
-  const b = buildGrantBatch('kt', [
+  const b = buildGrantBatch('kt', SHARED, [
     { door: 'ssh', family: 4, addr: '10.0.0.2', services: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 30 },
     { door: 'ssh', family: 4, addr: '10.0.0.2', services: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 60 },
     { door: 'spa', family: 6, addr: '2001:db8::77/64', services: [{ kind: 'local', port: 443, proto: 'tcp' }], timeoutSec: 10 },
@@ -66,7 +70,7 @@ test('grant batch refreshes: add, delete, add-with-timeout per element, deduplic
   assert.deepEqual(els[2]!.elem, [{ elem: { val: { concat: ['10.0.0.2', 'tcp', 22] }, timeout: 60, comment: 'ssh' } }]);
   assert.equal(els[5]!.name, 'allowednet6');
   assert.deepEqual(els[5]!.elem, [{ elem: { val: { concat: [{ prefix: { addr: '2001:db8::', len: 64 } }, 'tcp', 443] }, timeout: 10, comment: 'spa' } }]);
-  assert.throws(() => buildGrantBatch('kt', [{ door: 'x', family: 4, addr: '10.0.0.2', services: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 0 }]), RangeError);
+  assert.throws(() => buildGrantBatch('kt', SHARED, [{ door: 'x', family: 4, addr: '10.0.0.2', services: [{ kind: 'local', port: 22, proto: 'tcp' }], timeoutSec: 0 }]), RangeError);
 });
 
 test('revoke batch: add then delete (idempotent); without ports it revokes what the kernel holds for that address', () => {
@@ -75,11 +79,11 @@ test('revoke batch: add then delete (idempotent); without ports it revokes what 
     { family: 4, addr: '10.0.0.2', proto: 'udp', port: 53, set: 'allowed4' },
     { family: 4, addr: '10.0.0.3', proto: 'tcp', port: 22, set: 'allowed4' },
   ];
-  const b = buildRevokeBatch('kt', [{ door: 'close', family: 4, addr: '10.0.0.2' }], current);
+  const b = buildRevokeBatch('kt', SHARED, [{ door: 'close', family: 4, addr: '10.0.0.2' }], current);
   assert.deepEqual(verbs(b), ['add element', 'delete element', 'add element', 'delete element']);
   assert.match(JSON.stringify(b), /"udp",53/);
   assert.doesNotMatch(JSON.stringify(b), /10\.0\.0\.3/);
-  assert.deepEqual(buildRevokeBatch('kt', [{ door: 'x', family: 4, addr: '10.0.0.9' }], current).nftables, []);
+  assert.deepEqual(buildRevokeBatch('kt', SHARED, [{ door: 'x', family: 4, addr: '10.0.0.9' }], current).nftables, []);
 });
 
 test('kept grants are re-added with their remaining time; expired ones are dropped', () => {

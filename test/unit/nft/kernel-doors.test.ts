@@ -47,8 +47,8 @@ test('a 3-knock door: the chain rules in order, each acting rule ends in return,
     { counter: { packets: 0, bytes: 0 } }, { return: null },
   ]));
   const grant = J(r[2]!.expr);
-  assert.ok(grant.includes(J({ set: { op: 'update', elem: { elem: { val: { concat: [src, 'tcp', 22] }, timeout: 30 } }, set: '@allowed4' } })));
-  assert.ok(grant.includes(J({ set: { op: 'update', elem: { elem: { val: { concat: [src, 'udp', 53] }, timeout: 30 } }, set: '@allowed4' } })));
+  assert.ok(grant.includes(J({ set: { op: 'update', elem: { elem: { val: { concat: [src, 'tcp', 22] }, timeout: 30 } }, set: '@in4_ssh' } })));
+  assert.ok(grant.includes(J({ set: { op: 'update', elem: { elem: { val: { concat: [src, 'udp', 53] }, timeout: 30 } }, set: '@in4_ssh' } })));
   assert.ok(grant.includes(J({ set: { op: 'delete', elem: src, set: '@kd_ssh_live_4' } })));
   assert.equal(J(r[6]!.expr), J([
     { set: { op: 'delete', elem: src, set: '@kd_ssh_s1_4' } }, { set: { op: 'delete', elem: src, set: '@kd_ssh_s2_4' } },
@@ -56,7 +56,7 @@ test('a 3-knock door: the chain rules in order, each acting rule ends in return,
   ]));
   for (const x of r.slice(0, -1)) assert.equal(J(x.expr.at(-1)), J({ return: null }));
   const v6 = J(chainRules(k.sets, 'kd_ssh_6'));
-  assert.ok(v6.includes('"@allowed6"') && !v6.includes('"ip"') && !v6.includes('allowed4'));
+  assert.ok(v6.includes('"@in6_ssh"') && !v6.includes('"ip"') && !v6.includes('in4_ssh'), 'the door\'s own set of the family');
   assert.ok(!J(k).includes('"accept"'), 'knock packets are never accepted by door rules');
 });
 
@@ -93,6 +93,19 @@ test('revoke deletes the source\'s elements for open; a one-knock door needs no 
     { set: { op: 'delete', elem: { concat: [{ payload: { protocol: 'ip6', field: 'saddr' } }, 'tcp', 22] }, set: '@allowed6' } },
     { counter: { packets: 0, bytes: 0 } }, { return: null },
   ]));
+});
+
+test('a kernel door opens forwarded services and port forwards from the packet path, each family only its own targets', () => {
+  const k = buildKernelDoors(cfg('doors:\n  lan:\n    mode: kernel\n    sequence: ["7000", "8000"]\n    open: ["22/tcp", "192.168.1.10:22/tcp", "2222/tcp=>[fd00::10]:22"]\n    timeout: 20\n'));
+  const v4 = J(chainRules(k.sets, 'kd_lan_4').find((r) => r.comment?.endsWith('grant'))!.expr);
+  const src4 = { payload: { protocol: 'ip', field: 'saddr' } };
+  assert.ok(v4.includes(J({ set: { op: 'update', elem: { elem: { val: { concat: [src4, 'tcp', 22] }, timeout: 20 } }, set: '@in4_lan' } })));
+  assert.ok(v4.includes(J({ set: { op: 'update', elem: { elem: { val: { concat: [src4, '192.168.1.10', 'tcp', 22] }, timeout: 20 } }, set: '@fwd4_lan' } })));
+  assert.ok(!v4.includes('dnat'), 'an IPv6 port forward opens nothing to an IPv4 source');
+  const v6 = J(chainRules(k.sets, 'kd_lan_6').find((r) => r.comment?.endsWith('grant'))!.expr);
+  const src6 = { payload: { protocol: 'ip6', field: 'saddr' } };
+  assert.ok(v6.includes(J({ set: { op: 'update', elem: { elem: { val: { concat: [src6, 'tcp', 2222] }, timeout: 20 } }, set: '@dnat6_lan' } })));
+  assert.ok(!v6.includes('192.168.1.10'));
 });
 
 test('daemon doors and SPA doors produce nothing', () => {

@@ -20,7 +20,7 @@ gw:
   port: 40000
   key_file: ~/.config/knockctl/gw.key
   name: alice
-  open: ["22/tcp", "51820/udp"]
+  open: ["22/tcp", "51820/udp", "192.168.1.10:22", "2222/tcp=>[2001:DB8::10]:22"]
   allow: 2001:DB8::7
   timeout: 5m
 minimal:
@@ -29,9 +29,9 @@ minimal:
 `);
   assert.deepEqual(m.get('gw'), {
     stanza: 'gw', host: 'gw.example.org', port: 40000, keyFile: '~/.config/knockctl/gw.key', name: 'alice',
-    open: [{ port: 22, proto: 'tcp' }, { port: 51820, proto: 'udp' }], allow: '2001:db8::7', timeoutSec: 300,
+    open: ['22/tcp', '51820/udp', '192.168.1.10:22/tcp', '2222/tcp=>[2001:db8::10]:22'], allow: '2001:db8::7', timeoutSec: 300,
   });
-  assert.deepEqual(m.get('minimal'), { stanza: 'minimal', host: '192.0.2.1', port: 62201, keyFile: '/etc/knockctl/me.key', open: [] });
+  assert.deepEqual(m.get('minimal'), { stanza: 'minimal', host: '192.0.2.1', keyFile: '/etc/knockctl/me.key', open: [] });
 });
 
 test('every problem is reported with its path and line', () => {
@@ -45,10 +45,12 @@ other:
   key_file: /k
 `);
   const paths = found.map((i) => i.path).sort();
-  assert.deepEqual(paths, ['gw.key_file', 'gw.open[1]', 'gw.tiemout', 'other']);
+  assert.deepEqual(paths, ['gw.key_file', 'gw.tiemout', 'other']);
   const byPath = new Map(found.map((i) => [i.path, i]));
   assert.match(byPath.get('gw.key_file')!.message, /absolute path/);
-  assert.match(byPath.get('gw.open[1]')!.message, /PORT\/PROTO/);
+  const svc = issues('gw:\n  host: h\n  key_file: /k\n  open: ["22/tcp", "70000/tcp"]\n');
+  assert.deepEqual(svc.map((i) => i.path), ['gw.open[1]']);
+  assert.match(svc[0]!.message, /"70000\/tcp" is not a port 1-65535/);
   assert.match(byPath.get('other')!.message, /missing required key "host"/);
   assert.equal(byPath.get('gw.tiemout')!.line, 6);
 });

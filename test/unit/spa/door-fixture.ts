@@ -1,6 +1,11 @@
 /** Builds SpaDoor values for tests, in the config file's words. */
 import type { SpaClient, SpaDoor } from '../../../src/config';
 import { parseCidr, parsePortSpec, parseService, type PortSpec, type Service } from '../../../src/core';
+import { generateIdentity, type SpaIdentity } from '../../../src/spa';
+
+/** A fixed server identity for tests, and a second one (another server sharing the config). */
+export const SERVER_A: SpaIdentity = generateIdentity(() => new Uint8Array(32).fill(0xa1));
+export const SERVER_B: SpaIdentity = generateIdentity(() => new Uint8Array(32).fill(0xb2));
 
 export interface DoorText {
   readonly name?: string;
@@ -9,6 +14,7 @@ export interface DoorText {
   readonly window?: number;
   readonly max_timeout?: number;
   readonly allow_address?: boolean;
+  readonly require_address?: boolean;
   readonly nat_prefix?: { readonly ipv4?: number; readonly ipv6?: number };
   readonly from?: readonly string[];
 }
@@ -60,6 +66,7 @@ export function makeDoor(d: DoorText, clients: readonly ClientText[]): SpaDoor {
       port: 62201,
       windowSec: d.window ?? 120,
       allowAddress: d.allow_address ?? false,
+      ...(d.require_address ? { requireAddress: true } : {}),
       clients: clients.map(makeClient),
       ...(d.max_timeout !== undefined ? { maxTimeoutSec: d.max_timeout } : {}),
       ...(d.nat_prefix?.ipv4 !== undefined ? { natPrefix4: d.nat_prefix.ipv4 } : {}),

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfigText, type SpaDoor } from '../../../src/config';
 import { formatService, parseService } from '../../../src/core';
-import { ReplayCache, verifyDatagram } from '../../../src/spa';
+import { buildSpaKeyring, ReplayCache, verifyDatagram } from '../../../src/spa';
 import { FKO_MSG, FWKNOP_REJECT_REASONS, HMAC_B64_LEN, buildFwknopDatagram, decodePlaintext, decryptBody, fwknopHmac, hmacMatches, verifyFwknop } from '../../../src/spa/fwknop';
-import { seeded } from './door-fixture';
+import { SERVER_A, seeded } from './door-fixture';
 
 interface VectorCase {
   name: string;
@@ -205,7 +205,8 @@ test('the builder makes what the client makes: a built datagram verifies', () =>
 });
 
 test('the daemon\'s dispatch sends a fwknop door\'s datagrams to this verifier', () => {
-  const r = verifyDatagram(Buffer.from(vec('access-a').datagram, 'latin1'), { src: '192.0.2.7', door: door(''), nowMs: NOW, replay: new ReplayCache(120_000, 1000) });
+  const d = door('');
+  const r = verifyDatagram(Buffer.from(vec('access-a').datagram, 'latin1'), { src: '192.0.2.7', door: d, nowMs: NOW, replay: new ReplayCache(120_000, 1000), keyring: buildSpaKeyring(d, SERVER_A) });
   assert.ok(r.ok);
   assert.equal(r.value.client, 'alice');
 });

@@ -2,17 +2,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkKeyFileMode, formatClientKeyFile, generateClientKey, parseClientKeyFile, parseServerKey, parseServerPublicKey, serverEntryOf } from '../../../src/spa';
 import { referencePublicKey } from './reference-encoder';
+import { SERVER_A } from './door-fixture';
 
 const fixed = (v: number) => () => new Uint8Array(32).fill(v);
 
 test('client key files round-trip for both kinds', () => {
   for (const type of ['aead', 'ed25519'] as const) {
     const k = generateClientKey(type, fixed(7));
-    const text = formatClientKeyFile(k);
-    assert.match(text, new RegExp(`^nftknock-spa-key v1 ${type} base64:[A-Za-z0-9+/]{43}=\\n$`));
+    const text = formatClientKeyFile({ key: k });
+    assert.match(text, new RegExp(`^# .*\\nnftknock-spa-key v2\\nmode: ${type}\\nsecret: base64:[A-Za-z0-9+/]{43}=\\n$`));
     const back = parseClientKeyFile(text);
     assert.ok(back.ok);
-    assert.deepEqual(back.value, k);
+    assert.deepEqual(back.value, { key: k });
+    const full = { key: k, server: SERVER_A.pub, door: 'ssh-spa', port: 40000, host: 'gw.example.org', name: 'alice', requireAddress: true };
+    const again = parseClientKeyFile(formatClientKeyFile(full));
+    assert.ok(again.ok);
+    assert.deepEqual(again.value, full);
   }
 });
 
@@ -37,22 +42,26 @@ test('server entries: the AEAD key itself, the Ed25519 public key of the seed', 
 });
 
 test('bad key files are refused with the expected form, never echoing key material', () => {
-  const good = formatClientKeyFile(generateClientKey('aead', fixed(3)));
-  const cases = [
-    '',
-    'hello',
-    good.replace('aead', 'rsa'),
-    good.replace('v1', 'v2'),
-    good.replace('base64:', 'hex:'),
-    good.replace(/=\n$/, '\n'),
-    good.replace('base64:A', 'base64:!'),
-    `${good}${good}`,
+  const good = formatClientKeyFile({ key: generateClientKey('aead', fixed(3)), server: SERVER_A.pub, door: 'ssh-spa', port: 62201 });
+  const cases: [string, RegExp][] = [
+    ['', /first line/],
+    ['hello', /first line/],
+    [good.replace('mode: aead', 'mode: rsa'), /mode/],
+    [good.replace('v2', 'v1'), /first line/],
+    [good.replace('secret: base64:', 'secret: hex:'), /secret: must be "base64:"/],
+    [good.replace(/=\n(server)/, '\n$1'), /secret: must be/],
+    [good.replace('base64:A', 'base64:!'), /secret: must be/],
+    [`${good}secret: base64:${Buffer.alloc(32, 3).toString('base64')}\n`, /twice/],
+    [good.replace('door: ssh-spa', 'door: ssh spa'), /door/],
+    [good.replace('port: 62201', 'port: 99999'), /port/],
+    [good.replace('server: x25519:', 'server: x25519:AB'), /server identity/],
+    [`${good}colour: blue\n`, /not one of/],
   ];
-  for (const c of cases) {
+  for (const [c, why] of cases) {
     const r = parseClientKeyFile(c);
     assert.equal(r.ok, false, JSON.stringify(c));
     if (!r.ok) {
-      assert.match(r.detail ?? '', /base64:/);
+      assert.match(r.detail ?? '', why, JSON.stringify(c));
       assert.doesNotMatch(r.detail ?? '', /AwMDAwMD/);
     }
   }

@@ -62,11 +62,31 @@ test('compaction keeps only live nonces and reloads equal', () => {
   c.record(nonce(1), T);
   c.record(nonce(2), T + W);
   const bytes = c.compact(T + W + 1);
-  assert.equal(bytes.length, RECORD_LEN);
+  assert.equal(bytes.length, 2 * RECORD_LEN, 'the horizon and one live nonce');
   const r = ReplayCache.load(bytes, T + W + 1, W, 10);
   assert.equal(r.lost, false);
   assert.equal(reason(r.cache.check(nonce(2), T + W, T + W + 1)), 'replayed');
-  assert.equal(reason(r.cache.check(nonce(1), T, T + W + 1)), 'ok');
+  assert.equal(reason(r.cache.check(nonce(1), T, T + W + 1)), 'stale', 'pruned: below the horizon, never accepted again');
+});
+
+test('the horizon: a raised window never brings back what was pruned, in memory or after a restart', () => {
+  const c = new ReplayCache(W, 10);
+  c.record(nonce(1), T);
+  c.prune(T + W + 1);
+  assert.equal(c.size, 0);
+  assert.equal(c.horizonTsMs, T);
+  c.setWindow(10 * W);
+  assert.equal(c.windowMs, 10 * W);
+  assert.equal(reason(c.check(nonce(1), T, T + W + 1)), 'stale');
+  assert.equal(reason(c.check(nonce(3), T + 1, T + W + 1)), 'ok', 'just above the horizon');
+  const r = ReplayCache.load(c.compact(T + W + 1), T + W + 2, 10 * W, 10);
+  assert.equal(r.lost, false);
+  assert.equal(r.cache.horizonTsMs, T);
+  assert.equal(reason(r.cache.check(nonce(1), T, T + W + 2)), 'stale');
+  // A smaller window moves the horizon up at once.
+  const s = ReplayCache.load(undefined, T, W, 10).cache;
+  s.prune(T);
+  assert.equal(s.horizonTsMs, T - W - 1);
 });
 
 const lostCases: [string, (good: Uint8Array) => Uint8Array][] = [
@@ -113,8 +133,8 @@ test('the blackout survives compaction and a restart', () => {
   assert.equal(again.lost, false);
   assert.equal(again.cache.blackoutTsMs, T + W);
   assert.equal(reason(again.cache.check(nonce(5), T + 3000, T + 3000)), 'replay-state-lost');
-  // Once no packet can carry a refused timestamp, the blackout record is dropped.
-  assert.equal(again.cache.compact(T + 2 * W + 1).length, 0);
+  // Once no packet can carry a refused timestamp, the blackout record is dropped (the horizon stays).
+  assert.equal(again.cache.compact(T + 2 * W + 1).length, RECORD_LEN);
 });
 
 test('more live nonces than max_replay on load is lost state', () => {
