@@ -44,7 +44,7 @@ doors:
     sequence: ["7000:tcp", "8000:tcp", "9000:udp"]
     seq_timeout: 5
     open: ["${lan.ip4}:22/tcp", "[${lan.ip6}]:22/tcp", "2222/tcp=>${lan.ip4}:22", "2222/tcp=>[${lan.ip6}]:22"]
-    timeout: 10
+    timeout: 20
 ${extra}`);
 }
 
@@ -82,7 +82,7 @@ test('a knock opens a forwarded service and a port forward for the knocking clie
   d.child.kill('SIGKILL');
   await d.exited();
   assert.equal(await l.connects(a, lan.ip4, 22), true, 'the grant outlives the daemon');
-  await expired(l, ['fwd4_lan', 'fwd6_lan', 'dnat4_lan', 'dnat6_lan'], 15000);
+  await expired(l, ['fwd4_lan', 'fwd6_lan', 'dnat4_lan', 'dnat6_lan'], 30000);
   assert.equal(await l.connects(a, lan.ip4, 22), false, 'the kernel closed the forwarded service');
   assert.equal(await l.connects(a, l.server.ip4, 2222), false, 'and the port forward');
   assert.equal(await l.connects(a, lan.ip6, 22), false);
