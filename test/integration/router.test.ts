@@ -113,7 +113,7 @@ doors:
     timeout: 30
 `);
   const d = await startDaemon(l, cfg);
-  // SPA v2: the key file names the server and door it is for (what `knockctl identity` prints).
+  // SPA v2: the key file also names this server's identity and the door (install-ruleset made the identity).
   const id = await l.knockctl(l.server.ns, 'identity', '-c', cfg, '--door', 'lan-spa');
   assert.equal(id.code, 0, id.stderr);
   appendFileSync(key, id.stdout);

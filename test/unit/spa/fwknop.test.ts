@@ -257,3 +257,16 @@ test('SHA3 HMACs (fwknopd accepts them) verify; an authentic GnuPG datagram is r
   const fwd = `${gpg}${fwknopHmac('sha256', HMAC, gpg)}`;
   assert.equal(why(run(fwd, door(''))), 'gpg-refused');
 });
+
+test('stanzas sharing keys: when the first refuses, the next whose SOURCE holds the sender decides (as fwknopd)', () => {
+  const k = `key: "base64:${V.key_base64}", hmac_key: "base64:${V.hmac_key_base64}"`;
+  const d = loadConfigText(`doors:\n  fw:\n    open: ["22/tcp", "443/tcp"]\n    spa:\n      format: fwknop\n      clients:\n        any: { ${k}, open: ["22/tcp"] }\n        office: { ${k}, from: ["192.0.2.0/24"], open: ["443/tcp"] }\n`).config.doors[0] as SpaDoor;
+  const g = buildFwknopDatagram({ key: KEY, hmacKey: HMAC, rand: '1234567890123456', salt: Buffer.alloc(8, 7), username: 'root', timestamp: NOW / 1000, message: '192.0.2.7,tcp/443' });
+  const r = run(g, d);
+  assert.ok(r.ok, why(r));
+  assert.equal(r.value.client, 'office');
+  const away = buildFwknopDatagram({ key: KEY, hmacKey: HMAC, rand: '1234567890123456', salt: Buffer.alloc(8, 8), username: 'root', timestamp: NOW / 1000, message: '198.51.100.9,tcp/443' });
+  const denied = run(away, d, { src: '198.51.100.9' });
+  assert.equal(why(denied), 'access-denied', 'only the first stanza holds this source');
+  assert.ok(!denied.ok && denied.append, 'spent');
+});
