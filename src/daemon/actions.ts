@@ -17,6 +17,7 @@ import type { HookRunner } from '../io/hook-runner';
 import type { DaemonStats } from './stats';
 import { RateLimit } from './rate-limit';
 import { isSetFull } from './isolate';
+import { serviceFamilies } from '../nft';
 import { bump } from './stats';
 
 /** Pauses before the 2nd..5th attempt of one batch. */
@@ -136,7 +137,9 @@ export class Actions {
           continue;
         }
         stats.grants++;
-        log.info({ event: 'grant', door: g.door, src: g.addr, ports: g.services.map(formatService), timeout: g.timeoutSec, batch, ...why }, `OPEN SESAME: ${g.addr} may use ${g.services.map(formatService).join(', ')} for ${g.timeoutSec}s`);
+        // What this source can use: a forwarded service or port forward of the other family opens nothing to it.
+        const ports = g.services.filter((s) => serviceFamilies(s).includes(g.family)).map(formatService);
+        log.info({ event: 'grant', door: g.door, src: g.addr, ports, timeout: g.timeoutSec, batch, ...why }, `OPEN SESAME: ${g.addr} may use ${ports.join(', ') || 'nothing of its address family'} for ${g.timeoutSec}s`);
       }
     }
     if (revokes.length) {
@@ -172,7 +175,13 @@ export class Actions {
     else stats.nftFailures++;
     if (!this.dropLog.take(this.now())) return;
     if (full) log.error({ event: 'set-full', door, src: addr, reason: e.message }, `${what} refused: a set of door ${door} is full (raise its set_size, or find who fills it)`);
-    else log.error({ event: `${what}-failed`, door, src: addr, reason: e.message }, `${what} failed`);
+    else {
+      // The table is there (else the batch as a whole would have failed) but a set is not: the config
+      // names a door whose sets were never installed.
+      const missing = (e as Error & { code?: string }).code === 'ERR_NFT_NOT_FOUND';
+      const reason = missing ? `${e.message} (a set of door ${door} is missing: run knockctl install-ruleset to install the config's doors)` : e.message;
+      log.error({ event: `${what}-failed`, door, src: addr, reason }, `${what} failed`);
+    }
   }
 
   /** Run with retries and backoff; returns nft's message when every attempt failed. */

@@ -59,7 +59,8 @@ function spaPacket(): Uint8Array {
   return buildSpaPacket({ key: ALICE, server: SERVER.pub, door: 'ssh-spa', nowMs: Date.now() });
 }
 
-async function elements(l: Lab, set = 'allowed4'): Promise<string[]> {
+/** Source addresses in a set: by default the knock door's own IPv4 set (each door has its own sets). */
+async function elements(l: Lab, set = 'in4_ssh'): Promise<string[]> {
   const j = (await l.nftJson(l.server.ns, 'set', 'inet', 'kt', set)) as { nftables: { set?: { elem?: { elem: { val: { concat: [string] } } }[] } }[] };
   return (j.nftables.find((o) => o.set)?.set?.elem ?? []).map((e) => e.elem.val.concat[0]);
 }
@@ -97,6 +98,7 @@ test('SIGKILL right after an SPA accept and mid-grant: grants expire in the kern
   await d2.exited();
   await sleep(3300);
   assert.deepEqual(await elements(l), [], 'whatever was granted expired with no daemon running');
+  assert.deepEqual(await elements(l, 'in4_ssh-spa'), [], 'the SPA door\'s grants too');
   assert.equal(await l.connects(a, l.server.ip4, 22), false);
 });
 
@@ -231,7 +233,7 @@ for (const [label, prepare, later] of [
     assert.match(String(e.reason), label.startsWith('read-only') ? /EROFS|read-only/i : /ENOSPC|no space/i);
     await sleep(300);
     assert.equal(d.count('grant'), 0, 'no grant without a durable nonce');
-    assert.deepEqual(await elements(l), []);
+    assert.deepEqual(await elements(l, 'in4_ssh-spa'), []);
     await knock(l, a, l.server.ip4, '7000', '8000', '9000:udp');
     await d.event('grant', (x) => x.src === a.ip4 && x.via === 'knock');
     assert.equal(await l.connects(a, l.server.ip4, 22), true, 'knocks need no state file');
@@ -290,7 +292,7 @@ for(const a of addrs){const s=dgram.createSocket('udp4');s.bind({address:a},asyn
   await d.waitFor(() => d.count('grant') >= 50, 5000, '50 grants');
   const granted = new Set(d.lines.filter((x) => x.event === 'grant').map((x) => String(x.src)));
   assert.deepEqual([...granted].sort(), [...addrs].sort());
-  assert.deepEqual((await elements(l)).sort(), [...addrs].sort(), 'all 50 in the kernel set');
+  assert.deepEqual((await elements(l, 'in4_udp')).sort(), [...addrs].sort(), 'all 50 in the kernel set');
   const batches = new Set(d.lines.filter((x) => x.event === 'grant').map((x) => x.batch));
   t.diagnostic(`50 grants in ${batches.size} nft batch(es)`);
   assert.ok(batches.size <= 25, `${batches.size} batches for 50 grants`);

@@ -72,7 +72,8 @@ test('self-repair: our table replaced by someone else\'s of the same name is lef
   const e = await d.event('ruleset-foreign', undefined, 12000);
   assert.match(String(e.reason), /no chain managed_by_knockctl/);
   await l.exec(a.ns, process.execPath, KNOCKCTL, 'knock', '-d', '20', l.server.ip4, '7000', '8000');
-  await d.event('grant-failed', (x) => x.src === a.ip4, 15000);
+  const failed = await d.event('grant-failed', (x) => x.src === a.ip4, 15000);
+  assert.match(String(failed.reason), /No such file or directory.*a set of door ssh is missing/, 'nft\'s message, and what it means here');
   assert.equal(d.count('ruleset-installed'), 0, 'never reinstalled over it');
   assert.equal(d.count('ruleset-foreign'), 1, 'said once per episode');
   assert.equal(await listing(l, 'kt'), before, 'their table is byte-identical');
