@@ -23,11 +23,7 @@ test('a full door set refuses only that door\'s grants, logged and counted; an S
   const dir = scratch();
   await l.service(22);
   const key = join(dir, 'alice.key');
-  const kg = await l.knockctl(l.server.ns, 'keygen', '--out', key);
-  assert.equal(kg.code, 0, kg.stderr);
-  const entry = /(key|public_key): "([^"]+)"/.exec(kg.stdout);
-  assert.ok(entry, kg.stdout);
-  const cfg = writeConfig(dir, `table: kt
+  const setsConfig = (clients: string): string => writeConfig(dir, `table: kt
 state_dir: ${dir}/state
 doors:
   flooded:
@@ -36,10 +32,16 @@ doors:
     timeout: 120
     set_size: 4
   spa:
-    spa: { clients: { alice: { ${entry[1]}: "${entry[2]}" } } }
+    spa: { clients: ${clients} }
     open: ["22/tcp"]
     timeout: 120
 `);
+  // The key file is made on the server for the SPA door (it carries the server's SPA identity).
+  const kg = await l.knockctl(l.server.ns, 'keygen', '-c', setsConfig('{}'), '--door', 'spa', '-n', 'alice', '-o', key, '--host', l.server.ip4);
+  assert.equal(kg.code, 0, kg.stderr);
+  const entry = /(key|public_key): "([^"]+)"/.exec(kg.stdout);
+  assert.ok(entry, kg.stdout);
+  const cfg = setsConfig(`{ alice: { ${entry[1]}: "${entry[2]}" } }`);
   const d = await startDaemon(l, cfg);
   // SPA v2: the key file also names this server's identity and the door (install-ruleset made the identity).
   const id = await l.knockctl(l.server.ns, 'identity', '-c', cfg, '--door', 'spa');

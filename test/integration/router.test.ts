@@ -44,7 +44,7 @@ doors:
     sequence: ["7000:tcp", "8000:tcp", "9000:udp"]
     seq_timeout: 5
     open: ["${lan.ip4}:22/tcp", "[${lan.ip6}]:22/tcp", "2222/tcp=>${lan.ip4}:22", "2222/tcp=>[${lan.ip6}]:22"]
-    timeout: 10
+    timeout: 20
 ${extra}`);
 }
 
@@ -82,7 +82,7 @@ test('a knock opens a forwarded service and a port forward for the knocking clie
   d.child.kill('SIGKILL');
   await d.exited();
   assert.equal(await l.connects(a, lan.ip4, 22), true, 'the grant outlives the daemon');
-  await expired(l, ['fwd4_lan', 'fwd6_lan', 'dnat4_lan', 'dnat6_lan'], 15000);
+  await expired(l, ['fwd4_lan', 'fwd6_lan', 'dnat4_lan', 'dnat6_lan'], 30000);
   assert.equal(await l.connects(a, lan.ip4, 22), false, 'the kernel closed the forwarded service');
   assert.equal(await l.connects(a, l.server.ip4, 2222), false, 'and the port forward');
   assert.equal(await l.connects(a, lan.ip6, 22), false);
@@ -95,15 +95,11 @@ test('an SPA door and a kernel door open a forwarded service; manual grant, stat
   await l.service(22, lan.ns);
   const dir = scratch();
   const key = join(dir, 'alice.key');
-  const kg = await l.knockctl(l.server.ns, 'keygen', '--out', key);
-  assert.equal(kg.code, 0, kg.stderr);
-  const entry = /(key|public_key): "([^"]+)"/.exec(kg.stdout);
-  assert.ok(entry, kg.stdout);
-  const cfg = writeConfig(dir, `table: kt
+  const routerConfig = (clients: string): string => writeConfig(dir, `table: kt
 state_dir: ${dir}/state
 doors:
   lan-spa:
-    spa: { clients: { alice: { ${entry[1]}: "${entry[2]}" } } }
+    spa: { clients: ${clients} }
     open: ["${lan.ip4}:22/tcp"]
     timeout: 30
   lan-kernel:
@@ -112,6 +108,12 @@ doors:
     open: ["${lan.ip4}:22/tcp", "2223/tcp=>${lan.ip4}:22"]
     timeout: 30
 `);
+  // The key file is made on the server for this door (it carries the server's SPA identity).
+  const kg = await l.knockctl(l.server.ns, 'keygen', '-c', routerConfig('{}'), '--door', 'lan-spa', '-n', 'alice', '-o', key, '--host', l.server.ip4);
+  assert.equal(kg.code, 0, kg.stderr);
+  const entry = /(key|public_key): "([^"]+)"/.exec(kg.stdout);
+  assert.ok(entry, kg.stdout);
+  const cfg = routerConfig(`{ alice: { ${entry[1]}: "${entry[2]}" } }`);
   const d = await startDaemon(l, cfg);
   // SPA v2: the key file also names this server's identity and the door (install-ruleset made the identity).
   const id = await l.knockctl(l.server.ns, 'identity', '-c', cfg, '--door', 'lan-spa');

@@ -101,13 +101,14 @@ export function verifyFwknop(packet: Uint8Array, ctx: FwknopVerifyContext): Fwkn
   const req = decoded.value;
   const windowMs = door.spa.windowSec * 1000;
   const tsMs = req.timestamp * 1000;
-  if (tsMs < ctx.nowMs - windowMs) return reject('stale', `${client.name}: ${Math.round((ctx.nowMs - tsMs) / 1000)} s old`);
-  if (tsMs > ctx.nowMs + windowMs) return reject('future', `${client.name}: ${Math.round((tsMs - ctx.nowMs) / 1000)} s ahead`);
   if (ctx.replay.windowMs < windowMs) return reject('replay-window', `cache keeps ${ctx.replay.windowMs} ms, door needs ${windowMs} ms`);
   const fresh = ctx.replay.check(digest, tsMs, ctx.nowMs);
-  if (!fresh.ok) return reject(fresh.reason, client.name);
-  // Authentic and fresh from here on: whatever the answer, this datagram is spent.
+  if (!fresh.ok) return reject(fresh.reason, `${client.name}${fresh.detail ? `: ${fresh.detail}` : ''}`);
+  // Authentic and above the replay horizon: whatever the answer, this datagram is spent, so one
+  // refused now (from the future, say) cannot be replayed once its time comes.
   const append = ctx.replay.record(digest, tsMs);
+  if (tsMs < ctx.nowMs - windowMs) return { ok: false, reason: 'stale', detail: `${client.name}: ${Math.round((ctx.nowMs - tsMs) / 1000)} s old`, append };
+  if (tsMs > ctx.nowMs + windowMs) return { ok: false, reason: 'future', detail: `${client.name}: ${Math.round((tsMs - ctx.nowMs) / 1000)} s ahead`, append };
   let first: { ok: false; reason: FwknopRejectReason; detail?: string } | undefined;
   for (const c of turns) {
     const r = stanzaGrant(door, c, src, req);

@@ -183,6 +183,9 @@ test('clock window: stale and future (MAX_SPA_PACKET_AGE is spa.window)', () => 
   assert.equal(why(run(vec('access-a').datagram, d, { nowMs: NOW + 61_000 })), 'stale');
   assert.equal(why(run(vec('access-a').datagram, d, { nowMs: NOW - 61_000 })), 'future');
   assert.ok(run(vec('access-a').datagram, d, { nowMs: NOW + 60_000 }).ok, 'the edge is accepted');
+  const replay = new ReplayCache(120_000, 1000);
+  assert.equal(why(run(vec('timeout-f').datagram, d, { nowMs: NOW - 61_000, replay })), 'future');
+  assert.equal(why(run(vec('timeout-f').datagram, d, { nowMs: NOW, replay })), 'replayed', 'a datagram from the future is spent: not accepted when its time comes');
 });
 
 test('garbage, a tacked-on salt prefix and a wrong HMAC key open nothing', () => {
