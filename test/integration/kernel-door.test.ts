@@ -69,13 +69,12 @@ test('the right sequence opens the service for the knocking client only, IPv4 an
   const [a, b] = l.clients as [Host, Host];
   assert.equal(await l.connects(a, l.server.ip4, 22), false, 'closed before knocking');
   await knock(l, a, l.server.ip4, SEQ);
-  await knock(l, a, l.server.ip6, SEQ);
-  // Read right away: the grant lasts 3 s, and the connects below can take that long on a loaded machine.
-  const st = await l.knockctl(l.server.ns, 'status', '-c', CONFIG, '--json');
-  assert.match(st.stdout, new RegExp(a.ip4.replace(/\./g, '\\.')));
+  // Read right away: the grant lasts 3 s, and the calls below can take that long on a loaded machine.
   const els = await allowed(l, 'in4_ssh');
   assert.deepEqual(els.map((e) => e.val.concat), [[a.ip4, 'tcp', 22]]);
   assert.equal(els[0]?.timeout, 3);
+  await knock(l, a, l.server.ip6, SEQ);
+  // status naming a kernel door's grants (by its set) is checked with longer grants in router.test.ts.
   assert.equal(await l.connects(a, l.server.ip4, 22), true, 'open after the IPv4 knock');
   assert.equal(await l.connects(a, l.server.ip6, 22), true, 'open after the IPv6 knock');
   assert.equal(await l.connects(b, l.server.ip4, 22), false, 'another client stays locked out');
