@@ -12,12 +12,12 @@ INTEGRATION_TESTS = $(shell find dist/test/integration -name '*.test.js' 2>/dev/
 
 all: build
 
-# System packages (Debian names), installed only when missing. Runtime: what knockctl needs (libpcap-dev
-# also provides the libpcap.so that cap opens for immediate mode) and what `npm ci` needs to build
-# cap's native addon. Test and bench: knockd (its client, and the daemon the bench compares against),
+# System packages (Debian names), installed only when missing. Runtime: what knockctl needs (libpcap
+# and libnftables are loaded through koffi, which ships prebuilt binaries: no compiler on the server).
+# Test and bench: knockd (its client, and the daemon the bench compares against),
 # tcpdump, gcc for the bench's packet sender; fwknop-client (integration tests send with the real client) and
 # fwknop-server (the bench compares against fwknopd); sshd/ssh/sudo for the anti-lockout test.
-RUNTIME_PKGS := nftables libpcap-dev iproute2 python3 make g++
+RUNTIME_PKGS := nftables libpcap0.8 iproute2
 TEST_PKGS    := knockd tcpdump gcc fwknop-client fwknop-server openssh-server openssh-client sudo
 define apt_missing
 	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
@@ -38,14 +38,16 @@ system-deps: runtime-deps
 # reason to wipe node_modules). The copy of the lock file marks what is installed.
 STAMP := node_modules/.nftknock-lock
 $(STAMP): package.json package-lock.json
-	@if [ -f $@ ] && cmp -s package-lock.json $@ && [ -d node_modules/cap ]; then touch $@; else \
+	@if [ -f $@ ] && cmp -s package-lock.json $@ && [ -d node_modules/koffi ]; then touch $@; else \
 	  npm ci --no-audit --no-fund && cp package-lock.json $@; fi
-	@$(NODE) -e "require('cap')" || { echo "FATAL: the cap native module did not build (need libpcap-dev, python3, make, g++)"; exit 1; }
+	@$(NODE) -e "require('koffi').load('libpcap.so.0.8')" || { echo "FATAL: koffi cannot load libpcap (need Debian's libpcap0.8, and koffi's prebuilt binary for this platform)"; exit 1; }
 
 deps: system-deps $(STAMP)
 
+# tsc, then ajv's standalone validators for the schemas (tools/gen-validators.ts: check-config start-up).
 build: $(STAMP)
 	$(TSC) -p tsconfig.json
+	$(NODE) dist/tools/gen-validators.js
 
 test: deps build unit lint integration
 

@@ -34,7 +34,7 @@ function firstLoss(name: string, steps: readonly FwknopFloodStep[]): string {
 export function renderFwknop(r: FwknopResults): string {
   const params = r.params;
   const theirs = typeof r.fwknopd === 'string' ? r.fwknopd : firstLoss('fwknopd', r.fwknopd.flood);
-  return `## 6. fwknop-format SPA: nftknock beside fwknopd
+  return `## 7. fwknop-format SPA: nftknock beside fwknopd
 
 A \`spa.format: fwknop\` door (bench/fwknop.ts) and Debian's fwknopd ${r.fwknopdVersion} (fwknop-server,
 default fwknopd.conf timing, pcap on the bridge, a grant being \`CMD_CYCLE_OPEN\` = \`nft add element\`

@@ -42,9 +42,15 @@ function addrAt(lab: Lab, i: number): string {
   return lab.clients[0]!.ip4.replace(/\.\d+\.\d+$/, `.${100 + (n >> 8)}.${n & 255}`);
 }
 
-/** Which pool the next runs draw from (set per door keeper). */
+/** Which pool the next runs draw from. */
 export function useAddressPool(p: keyof typeof next): void {
   pool = p;
+}
+
+/** A fresh Lab (new namespaces) starts both pools again: no address of it was used yet. */
+export function resetAddressPools(): void {
+  next.link = 0;
+  next.extra = 0;
 }
 
 /** A source address no earlier run of this bench used. */
@@ -245,4 +251,44 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/**
+ * Detection latency: from the call that sends the last knock (bench/sender.c `knock`, CLOCK_MONOTONIC)
+ * to the arrival of the keeper's stdout line announcing that source's success (`match`), read with
+ * process.hrtime (the same clock). Includes the pipe to the bench (well under 1 ms). Needs no open
+ * port, so it measures knockd with `start_command = /bin/true` too.
+ */
+export async function detectionRuns(lab: Lab, sender: string, n: number, lines: { lines: readonly { t: bigint; text: string }[] }, match: RegExp, timeoutMs = 2000): Promise<LatencyRuns> {
+  const ok: number[] = [];
+  let failed = 0;
+  for (let i = 0; i < n; i++) {
+    const src = freshAddr(lab);
+    const from = lines.lines.length;
+    const r = await lab.exec(lab.clients[0]!.ns, sender, 'knock', serverAddr(lab), src, ...KNOCKS);
+    const t0 = /^t0 (\d+)/.exec(r.stdout);
+    const deadline = Date.now() + timeoutMs;
+    let hit: { t: bigint } | undefined;
+    while (t0 && !hit && Date.now() < deadline) {
+      hit = lines.lines.slice(from).find((l) => l.text.includes(`${src}"`) || l.text.includes(`${src}:`) ? match.test(l.text) : false);
+      if (!hit) await sleep(5);
+    }
+    if (t0 && hit) ok.push(Number(hit.t - BigInt(t0[1] as string)) / 1e6);
+    else failed++;
+    await sleep(20);
+  }
+  return { ok, failed };
+}
+
+/** Puts `count` grants (10.200.x.y . tcp . 22, timeout 1 h) into allowed4 with one `nft -f`. */
+export async function fillGrants(lab: Lab, count: number): Promise<void> {
+  const els = Array.from({ length: count }, (_, i) => `10.${200 + (i >> 16)}.${(i >> 8) & 255}.${i & 255} . tcp . 22 timeout 1h`);
+  const dir = mkdtempSync(join(tmpdir(), 'nkbench-'));
+  const file = join(dir, 'grants.nft');
+  writeFileSync(file, `add element inet ${TABLE} allowed4 { ${els.join(', ')} }\n`);
+  try {
+    await lab.sh(lab.server.ns, 'nft', '-f', file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -6,11 +6,35 @@ import type { FwknopResults } from './fwknop';
 import { renderFwknop } from './fwknop-report';
 
 export interface KeeperResults {
+  /** Last knock sent → TCP connect accepted on the opened port. */
+  knock: LatencyRuns;
+  spa?: LatencyRuns;
+  /** Last knock sent → the keeper's log line announcing the success (no port needed). */
+  detect?: LatencyRuns;
+  /** knockd only: the same with `start_command = /bin/true`. */
+  detectTrue?: LatencyRuns;
+  flood: FloodStep[];
+  /** RSS of a fresh keeper, before any packet. */
+  idleRssMB: number;
+  memory: MemoryStep[];
+}
+
+/** One window of monitorEventLoopDelay: its raw percentiles (ms, the 10 ms timer interval included). */
+export interface LoopWindow {
+  readonly seconds: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly samples: number;
   readonly knock: LatencyRuns;
-  readonly spa?: LatencyRuns;
-  readonly flood: FloodStep[];
-  readonly idleRssMB: number;
-  readonly memory: MemoryStep[];
+}
+
+export interface LoopResults {
+  readonly grants: number;
+  readonly resolutionMs: number;
+  readonly empty: LoopWindow;
+  readonly full: LoopWindow;
+  readonly rulesetProblems: number;
 }
 
 export interface Results {
@@ -24,6 +48,7 @@ export interface Results {
   ours: KeeperResults;
   knockd: KeeperResults;
   kernel: KeeperResults | string;
+  loop?: LoopResults;
   fwknop?: FwknopResults;
 }
 
@@ -75,7 +100,7 @@ function memTable(ours: KeeperResults, kd: KeeperResults): string {
     return `| ${k(m.sources)} | ${k(m.sentPps)} | ${f(m.rssMB, 1)} (peak ${f(m.hwmMB, 1)}) | ${q ? `${f(q.rssMB, 1)} (peak ${f(q.hwmMB, 1)})` : 'n/a'} |`;
   });
   return ['| distinct sources (cumulative) | sent at pps | nftknock RSS MB | knockd RSS MB |', '| ---: | ---: | ---: | ---: |',
-    `| 0 (idle, after the latency and flood phases) | | ${f(ours.idleRssMB, 1)} | ${f(kd.idleRssMB, 1)} |`, ...rows].join('\n');
+    `| 0 (idle: a fresh keeper, before any packet) | | ${f(ours.idleRssMB, 1)} | ${f(kd.idleRssMB, 1)} |`, ...rows].join('\n');
 }
 
 function rateTable(rs: RateResult[]): string {
@@ -83,17 +108,52 @@ function rateTable(rs: RateResult[]): string {
     ...rs.map((r) => `| ${r.name} | **${k(r.perSec)}** | ${k(r.ops)} | ${f(r.heapGrowthMB)} | ${r.outcome} |`)].join('\n');
 }
 
+function loopSection(l: LoopResults | undefined): string {
+  if (!l) return 'Not measured in this run.';
+  const d = (x: number): string => f(Math.max(0, x - l.resolutionMs));
+  const row = (name: string, w: LoopWindow): string =>
+    `| ${name} | ${f(w.seconds, 0)} | ${d(w.p50)} | **${d(w.p99)}** | ${d(w.max)} | ${k(w.samples)} | ${spread(w.knock.ok)} (${w.knock.ok.length}/${w.knock.ok.length + w.knock.failed}) |`;
+  return `One fresh daemon, two windows of the same length with the same knocks (fresh sources, each
+opening 22/tcp): first with empty sets, then after ${k(l.grants)} grants were put into \`allowed4\` with one
+\`nft -f\`. Each window is measured by \`perf_hooks.monitorEventLoopDelay\` (${l.resolutionMs} ms timer, preloaded by
+the bench only: bench/loop-probe.ts) and holds at least two housekeeping health checks (every 5 s;
+terse listings of sets and chains through the nft process, never set elements; the input chain's
+rules counted at most ~2% of the time). The delay is how late the ${l.resolutionMs} ms timer fired (the
+histogram's value minus ${l.resolutionMs} ms). The difference between the rows is what the grants cost;
+what both rows share is this machine's other load.
+
+| sets | window s | delay p50 ms | delay p99 ms | delay max ms | samples | knock-to-open ms (opened) |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${row('empty', l.empty)}
+${row(`${k(l.grants)} grants`, l.full)}
+
+${l.rulesetProblems ? `The daemon logged ${l.rulesetProblems} ruleset problem(s) during the windows: the figures include a repair.` : 'The health check found nothing to repair.'} Goal: p99 ≤ 10 ms with the full set.`;
+}
+
+function latencyGap(r: Results): string {
+  const kd = r.knockd.detect ? median(r.knockd.detect.ok) : NaN;
+  const kdTrue = r.knockd.detectTrue ? median(r.knockd.detectTrue.ok) : NaN;
+  const ours = r.ours.detect ? median(r.ours.detect.ok) : NaN;
+  const kdOpen = median(r.knockd.knock.ok);
+  return `What the rows say about the gap (medians of this run): knockd announces a complete sequence
+${f(kdTrue)} ms after the last knock with \`start_command = /bin/true\` and ${f(kd)} ms with the \`nft\` command
+(it logs before running the command), against ${f(ours)} ms for our daemon. So of knockd's ${f(kdOpen)} ms
+to an open port, about ${f(kdTrue)} ms pass before knockd even sees the last knock, and the rest
+(${f(kdOpen - kd)} ms) is its shell + \`nft\` grant. knockd opens its capture with a 50 ms read
+timeout and without immediate mode (its source: \`pcap_open_live(dev, 65535, 0, 50, ...)\`), so
+libpcap hands it a block of packets when the block fills or 50 ms after its first packet: a few
+knocks never fill a block, and the last one waits up to 50 ms. Our capture runs in immediate mode.`;
+}
+
 export function renderReport(r: Results): string {
   const m = r.machine;
   const kernel = typeof r.kernel === 'string' ? `| kernel-only door (\`mode: kernel\`, no daemon) | ${r.kernel} | | |` : latRow('kernel-only door (`mode: kernel`, no daemon)', r.kernel.knock);
   const nftMed = median(r.nftCost.nftMs);
   const trueMed = median(r.nftCost.trueMs);
-  const ourMed = median(r.ours.knock.ok);
   return `# nftknock benchmarks
 
 Generated by \`sudo make bench\`${r.quick ? ' in **quick mode** (`BENCH_QUICK=1`: fewer runs, smoke only)' : ''} (bench/run.ts); do not edit by hand.
-Everything ran in throwaway network namespaces (one server, one client on a veth pair); the host's
-ruleset was not touched.
+Everything ran in throwaway network namespaces; the host's ruleset was not touched.
 
 | | |
 | --- | --- |
@@ -110,40 +170,63 @@ ruleset was not touched.
 load average). Treat the figures as upper bounds for latency and lower bounds for throughput, and
 rerun \`sudo make bench\` on a quiet machine before quoting them.
 
+## Method: the same test for both door keepers
+
+- **A fresh keeper for every phase and every flood row.** Each keeper (our daemon, knockd) is
+  started anew, in its own freshly made namespaces, for the idle-memory reading, the latency runs,
+  each row of the flood table and the memory steps; no row inherits another's backlog, heap or
+  attempt list.
+- **The same work.** Both keepers watch the same sequence (\`7000:tcp 8000:tcp 9000:udp\`,
+  \`seq_timeout\` ${String(r.params.seqTimeout)} s, TCP knocks must be SYNs), get the same number of legitimate tries per row
+  (${String(r.params.legit)}), from the same address pool (fresh addresses on the client's link, each used once per
+  namespace set), and log the same way: stages and successes as lines on stdout, read by the bench
+  (no log file, no syslog for either).
+- **knockd as Debian ships it** (${m.knockd}), its defaults stated: capture on one interface
+  (\`-i\`, here the bridge), \`pcap_open_live(snaplen 65535, promiscuous off, read timeout 50 ms)\`,
+  libpcap's default 2 MiB buffer, no immediate mode; \`start_command\` runs through a shell.
+  Our daemon runs as installed (node with ${'`'}--max-semi-space-size=2${'`'}), default config except the doors.
+- **Idle memory** of both is read from a fresh keeper ${f(Number(r.params.idleWaitMs) / 1000, 0)} s after start, before any packet.
+
 ## 1. Knock-to-open latency
 
-From the client's call that sends the last knock to an accepted TCP SYN on the opened port (22),
-measured in the client namespace by \`bench/sender.c\` with CLOCK_MONOTONIC (the clock is read before
-that call: under load the send call itself can run the receive path for a while): it sends the knocks
-(\`7000:tcp 8000:tcp 9000:udp\`, TCP as a SYN from a non-blocking connect like knockd's \`knock\`),
-then opens a fresh non-blocking connect every 0.2 ms, keeping the last 256 open (a SYN-ACK that is
-slow on a loaded machine still counts), until one completes (bounded to 2 s). Each run
-uses its own client source address, so every run is a fresh grant. Resolution ≈ 0.2 ms. Milliseconds,
-median (min–max), p90.
+**To an open port**: from the client's call that sends the last knock to an accepted TCP SYN on the
+opened port (22), measured in the client namespace by \`bench/sender.c\` with CLOCK_MONOTONIC (read
+before that call): it sends the knocks (TCP as a SYN from a non-blocking connect like knockd's
+\`knock\`), then opens a fresh non-blocking connect every 0.2 ms, keeping the last 256 open, until
+one completes (bounded to 2 s). Each run uses its own client source address. Resolution ≈ 0.2 ms.
+
+**To the keeper's log line** ("detection"): from the same clock reading to the arrival, in the
+bench process, of the keeper's stdout line announcing that source's success (ours: \`knock-success\`;
+knockd: \`OPEN SESAME\`), read with the same monotonic clock. Needs no open port, so knockd is also
+measured with \`start_command = /bin/true\`. Includes the pipe to the bench (well under 1 ms).
+Milliseconds, median (min–max), p90.
 
 | door keeper | median ms (min–max) | opened | p90 ms |
 | --- | ---: | ---: | ---: |
-${latRow('nftknock daemon, knock sequence', r.ours.knock)}
-${latRow('nftknock daemon, SPA (one UDP datagram, built in process with buildSpaPacket)', r.ours.spa)}
-${latRow('knockd (same sequence, `start_command` = `nft add element` into our table)', r.knockd.knock)}
+${latRow('nftknock daemon, knock sequence, to an open port', r.ours.knock)}
+${latRow('nftknock daemon, SPA (one UDP datagram), to an open port', r.ours.spa)}
+${latRow('knockd (`start_command` = `nft add element` into our table), to an open port', r.knockd.knock)}
 ${kernel}
+${latRow('nftknock daemon, detection (log line)', r.ours.detect)}
+${latRow('knockd, detection (log line), `start_command` = `/bin/true`', r.knockd.detectTrue)}
+${latRow('knockd, detection (log line), `start_command` = `nft add element`', r.knockd.detect)}
 
 Goal for our daemon: median ≤ 5 ms.
 
-### Where the time goes: the nft process, or none
+${latencyGap(r)}
 
-The daemon applies grants through libnftables in its own process (src/io/nft-lib.ts); it falls back
-to one \`nft -j\` process per batch when the library cannot be loaded (\`KNOCKCTL_NFT=process\`
-forces the fallback). knockd runs \`start_command\` through a shell, which runs \`nft\`, for every grant.
-What one such process costs here (bench/nft-cost.ts, ${r.nftCost.nftMs.length} runs in the server namespace):
+### What one nft process costs
+
+The daemon applies grants through libnftables in its own process (src/io/nft-lib.ts, loaded on the
+first grant); it falls back to one \`nft -j\` process per batch when the library cannot be loaded
+(\`KNOCKCTL_NFT=process\` forces the fallback). bench/nft-cost.ts, ${r.nftCost.nftMs.length} runs in the server namespace:
 
 | step | median ms (min–max) |
 | --- | ---: |
 | \`NftProcess.apply\` of a one-grant batch (our fallback) | ${spread(r.nftCost.nftMs)} |
 | bare \`spawn('/bin/true')\` from Node, for scale | ${spread(r.nftCost.trueMs)} |
 
-That process (${f(nftMed)} ms, of which ${f(trueMed)} ms is fork/exec alone) is most of the gap between
-knockd's row and ours (${f(ourMed)} ms): with the fallback transport our latency would be of knockd's order.
+(${f(nftMed)} ms per process, of which ${f(trueMed)} ms is fork/exec alone.)
 
 ## 2. Legitimate knocks under a spoofed flood
 
@@ -152,37 +235,41 @@ A raw-socket sender (\`sendmmsg\`, batches of 64) floods the server with spoofed
 **other ports** or SYN/UDP to the **knock ports** themselves. After 0.5 s, up to
 ${String(r.params.legit)} legitimate clients knock one after another (fresh source address each, 1 s limit each).
 The flood comes from an attacker namespace, the legitimate knocks from a client namespace; the
-server's two links are bridged (one segment, like a LAN or a provider's network), and both send to
-the address the client knocks on. Both keepers see every flood packet: our daemon captures on
-\`any\` (its BPF filter drops the other-ports flood in the kernel; a packet seen on both the bridge
-and its port is handled once), knockd watches the bridge (\`-i\`, one interface; it cannot decode
-libpcap's \`any\` device). CPU is the door keeper's utime+stime over
-the legitimate-knock window, as % of one core. "max" is as fast as the sender goes on this
+server's two links are bridged (one segment), and both send to the address the client knocks on.
+Both keepers see every flood packet: our daemon captures on \`any\` (its BPF filter drops the
+other-ports flood in the kernel; a packet seen on both the bridge and its port is handled once),
+knockd watches the bridge. Every row starts a fresh keeper. CPU is the door keeper's utime+stime
+over the legitimate-knock window, as % of one core. "max" is as fast as the sender goes on this
 machine (it shares the 2 cores with the door keeper).
 
 ${floodTable(r.ours.flood, r.knockd.flood)}
 
 A flood of the knock ports themselves passes our BPF filter by design (those packets are knocks,
-and the filter cannot tell a spoofed one). Past the rate one JavaScript thread decodes and steps
-(see section 5, less the capture's own cost), the kernel's capture ring overflows and legitimate
-knocks are lost with the flood: look at the "max" row. libpcap sizes the ring's frames for the
-65,535-byte snapshot that \`cap\` fixes, so \`limits.capture_buffer\` 16 MiB holds only ~256
-frames; a larger buffer absorbs longer bursts, not a sustained rate. knockd, whose per-packet path
-is native code, is the one to watch in the same rows.
+and the filter cannot tell a spoofed one). Our capture keeps 160 bytes of headers per packet plus
+the largest SPA datagram a door accepts (672 bytes with this config) in a ring of
+\`limits.capture_ring\` packets (4096 by default, 3.2 MiB here): past the rate one JavaScript thread
+decodes and steps (section 5, plus the capture's own cost), the ring overflows, the kernel drops
+packets (counted as \`captureDropped\`) and legitimate knocks are lost with the flood. Goal: ≥ 95%
+of legitimate knocks open at the sender's maximum rate.
 
-## 3. Memory under many first-stage knocks
+## 3. Memory
 
-First knocks (SYN to 7000) from distinct spoofed sources, cumulative, then RSS after
-${f(Number(r.params.settle) / 1000, 1)} s (VmRSS, VmHWM from /proc). nftknock runs as installed (node with \`--max-semi-space-size=2\`), with the default
-\`limits.max_sources\` (100,000 partial attempts, oldest evicted first); knockd has no limit.
-The sender's rate is what was sent, not what the door keeper managed to read: a keeper that
-falls behind loses packets in the kernel's capture buffer, which also caps its memory.
+Idle: a fresh keeper, before any packet. Then first knocks (SYN to 7000) from distinct spoofed
+sources, cumulative, RSS after ${f(Number(r.params.settle) / 1000, 1)} s (VmRSS, VmHWM from /proc), one fresh keeper for the
+steps. nftknock runs as installed, with the default \`limits.max_sources\` (100,000 partial attempts,
+oldest evicted first); knockd has no limit. The sender's rate is what was sent, not what the keeper
+managed to read: a keeper that falls behind loses packets in the kernel's capture buffer, which also
+caps its memory.
 
 ${memTable(r.ours, r.knockd)}
 
-Goal: ≤ 150 MB at 1M sources.
+Goals: idle ≤ 64 MB; ≤ 150 MB at 1M sources.
 
-## 4. SPA rejection throughput (in process, one core)
+## 4. Event loop with a full grant set
+
+${loopSection(r.loop)}
+
+## 5. SPA rejection throughput (in process, one core)
 
 \`verifySpa\` on pre-built datagrams with 1, 100 and 1,000 clients on one door (bench/spa-reject.ts via
 bench/inproc.ts, pinned with taskset, ${String(r.params.inprocSec)} s per case); heap growth is V8's heapUsed plus
@@ -194,14 +281,14 @@ ${rateTable(r.inproc.spa)}
 
 ${renderSpaWire(r.spaWire)}
 
-## 5. Knock engine throughput (in process, one core)
+## 6. Knock engine throughput (in process, one core)
 
 The daemon's per-frame path without capture and nft: \`DuplicateFilter\` + \`decodeFrame\` +
 \`KnockEngine.onKnock\` on pre-built Ethernet frames.
 
 ${rateTable(r.inproc.engine)}
 
-Heap growth as in section 4. The eviction case ends with 100,000 partial attempts held in the
+Heap growth as in section 5. The eviction case ends with 100,000 partial attempts held in the
 table's typed-array slots.
 
 ${r.fwknop ? renderFwknop(r.fwknop) : ''}
@@ -209,11 +296,10 @@ ${r.fwknop ? renderFwknop(r.fwknop) : ''}
 
 - **Idle memory.** knockd is a small C program (${f(r.knockd.idleRssMB, 1)} MB RSS idle here, against
   ${f(r.ours.idleRssMB, 1)} MB for the Node daemon); on a tiny router that matters more than any figure above.
+  Of ours, about 39 MB is the node binary and its runtime before any of our code runs, and the
+  capture ring 3.2 MiB (section 2); neither shrinks with a smaller config.
 - **No runtime to start or warm up**: knockd's per-packet path is native code with no GC and no JIT;
   our daemon's first packets after start run cold code.
-- **Fixed costs**: of our idle RSS, about 39 MB is the node binary and 32 MB the capture ring (see
-  section 2); neither shrinks with a smaller config. knockd captures on one Ethernet interface with
-  libpcap's defaults, a far smaller ring.
 - **Without libnftables** (the fallback transport) our grant path is one \`nft\` process per batch,
   the same order of cost as knockd's shell + \`nft\` (section 1).
 ${floodVerdict(r.ours.flood, r.knockd.flood)}

@@ -1,33 +1,57 @@
 /**
- * `sudo make bench`: builds the C sender into a temp dir, runs every scenario in throwaway network
- * namespaces (never the host's ruleset), and writes docs/BENCHMARKS.md. BENCH_QUICK=1: a ~1 minute
+ * `sudo make bench`: builds the C sender into a temp dir, runs every section in throwaway network
+ * namespaces (never the host's ruleset), and writes docs/BENCHMARKS.md. BENCH_QUICK=1: a short
  * smoke run with fewer runs and steps. Every loop is bounded in count and time.
+ *
+ * The run is a list of SECTIONS; each fills its part of `results`. To add one (e.g. bench/spa-*.ts),
+ * append `{ name, run }` to SECTIONS and render its part in report.ts.
  */
-import { useAddressPool } from './net';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { KNOCKCTL, Lab, REPO, skipReason, sleep, waitForLine } from '../test/integration/support/lab';
-import { RunningDaemon, scratch, writeConfig } from '../test/integration/support/daemon';
-import { buildSpaPacket, formatIdentityFile, generateClientKey, generateIdentity, serverEntryOf } from '../src/spa';
-import { addClientAddrs, bridgeServer, SERVER_IF, flushGrants, floodStep, KNOCKS, latencyRuns, memoryMB, memorySteps, TABLE, type Keeper } from './net';
-import { renderReport, type Results, type KeeperResults } from './report';
+import { Lab, REPO, skipReason, sleep } from '../test/integration/support/lab';
+import { scratch, writeConfig } from '../test/integration/support/daemon';
+import { buildSpaPacket, formatIdentityFile, generateClientKey, generateIdentity, serverEntryOf, type SpaClientKey } from '../src/spa';
+import {
+  addClientAddrs, bridgeServer, detectionRuns, fillGrants, flushGrants, floodStep, KNOCKS, latencyRuns, memoryMB, memorySteps,
+  resetAddressPools, SERVER_IF, TABLE, useAddressPool, type FloodStep, type Keeper,
+} from './net';
+import { install, SEQ_TIMEOUT, startKnockd, startOurs, stop } from './keepers';
+import { renderReport, type Results, type KeeperResults, type LoopWindow } from './report';
+
+import { DAEMON_NODE_FLAGS } from './keepers';
+
+export { DAEMON_NODE_FLAGS };
 import { spaWireRuns } from './spa-wire';
 import { fwknopNet, type FwknopRate } from './fwknop';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-/**
- * The node flags the daemon runs with when installed (`make install`'s wrapper, the Containerfile's
- * NODE_OPTIONS): the bench measures the program as shipped. test/unit/docs/node-flags.test.ts keeps
- * the three in step.
- */
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2'];
 const P = QUICK
-  ? { lat: 8, legit: 5, rates: [10000, 0], modes: ['knock'] as const, floodSec: 4, mem: [10000, 50000], memPps: 50000, settle: 1500, inprocSec: 0.5, nftRuns: 20 }
-  : { lat: 30, legit: 20, rates: [10000, 50000, 100000, 0], modes: ['ports', 'knock'] as const, floodSec: 7, mem: [10000, 100000, 1000000], memPps: 100000, settle: 3000, inprocSec: 2, nftRuns: 60 };
+  ? { lat: 8, legit: 5, rates: [10000, 0], modes: ['knock'] as const, floodSec: 4, mem: [10000, 50000], memPps: 50000, settle: 1500, inprocSec: 0.5, nftRuns: 20, idleWaitMs: 6000, loopGrants: 60000, loopSec: 12, seqTimeout: SEQ_TIMEOUT }
+  : { lat: 30, legit: 20, rates: [10000, 50000, 100000, 0], modes: ['ports', 'knock'] as const, floodSec: 7, mem: [10000, 100000, 1000000], memPps: 100000, settle: 3000, inprocSec: 2, nftRuns: 60, idleWaitMs: 6000, loopGrants: 60000, loopSec: 20, seqTimeout: SEQ_TIMEOUT };
 
-/** Section 6 (bench/fwknop.ts): nftknock's fwknop-format door beside fwknopd. */
+/** What every section gets: the results to fill, the sender, keys, a config, fresh labs. */
+export interface BenchContext {
+  readonly results: Results;
+  readonly params: typeof P;
+  readonly sender: string;
+  readonly dir: string;
+  readonly clientKey: SpaClientKey;
+  /** Our config: the knock door (7000, 8000, 9000/udp, seq_timeout SEQ_TIMEOUT) and an SPA door. */
+  readonly cfg: string;
+  /** A new Lab (two clients, bridged server, fresh addresses): torn down at the end, or by the caller. */
+  freshLab(): Promise<Lab>;
+  /** Throws when the stand-in service on port 22 died (every later probe would fail for a reason not the keeper's). */
+  serviceAlive(lab: Lab, phase: string): void;
+}
+
+export interface Section {
+  readonly name: string;
+  run(ctx: BenchContext): Promise<void>;
+}
+
+/** Section 7 (bench/fwknop.ts): nftknock's fwknop-format door beside fwknopd. */
 const FW = QUICK ? { lat: 5, legit: 5, rates: [1000, 0], floodSec: 4 } : { lat: 15, legit: 10, rates: [500, 1000, 2000, 5000, 20000, 0], floodSec: 6 };
 
 const sh = (cmd: string, ...args: string[]): string => {
@@ -58,7 +82,7 @@ state_dir: ${dir}/state
 doors:
   ssh:
 ${mode}    sequence: ["7000:tcp", "8000:tcp", "9000:udp"]
-    seq_timeout: 60
+    seq_timeout: ${SEQ_TIMEOUT}
     open: ["22/tcp"]
     timeout: 30
   spa:
@@ -71,80 +95,185 @@ ${mode}    sequence: ["7000:tcp", "8000:tcp", "9000:udp"]
 `);
 }
 
-async function install(lab: Lab, config: string): Promise<void> {
-  const r = await lab.knockctl(lab.server.ns, 'install-ruleset', '-c', config);
-  if (r.code !== 0) throw new Error(`install-ruleset failed: ${r.stderr}`);
-}
-
-async function startOurs(lab: Lab, config: string): Promise<Keeper> {
-  await install(lab, config);
-  const child = lab.start(lab.server.ns, process.execPath, [...DAEMON_NODE_FLAGS, KNOCKCTL, 'daemon', '-c', config]);
-  const d = new RunningDaemon(child);
-  await d.event('start', undefined, 10000);
-  await sleep(300);
-  process.once('exit', () => {
-    const n = (e: string): number => d.count(e);
-    process.stderr.write(`  nftknock log: knock-success ${n('knock-success')}, grant ${n('grant')}, grant-failed ${n('grant-failed')}, spa-accept ${n('spa-accept')}, spa-reject ${n('spa-reject')}\n`);
-  });
-  return { name: 'nftknock', pid: child.pid as number, child, log: d };
-}
-
-async function startKnockd(lab: Lab, dir: string, config: string): Promise<Keeper> {
-  await install(lab, config);
-  const conf = join(dir, 'knockd.conf');
-  writeFileSync(conf, `[options]
-\tlogfile = ${dir}/knockd.log
-[open]
-\tsequence = ${KNOCKS.join(',')}
-\tseq_timeout = 60
-\ttcpflags = syn
-\tstart_command = /usr/sbin/nft add element inet ${TABLE} allowed4 { %IP% . tcp . 22 timeout 30s }
-`);
-  const child = lab.start(lab.server.ns, '/usr/sbin/knockd', ['-i', SERVER_IF, '-c', conf, '-v']);
-  await waitForLine(child, /listening on/, 10000);
-  await sleep(300);
-  return { name: 'knockd', pid: child.pid as number, child };
-}
-
-async function stop(k: Keeper): Promise<void> {
-  if (k.child.exitCode !== null || k.child.signalCode !== null) return;
-  const done = new Promise((r) => k.child.once('exit', r));
-  k.child.kill('SIGTERM');
-  await Promise.race([done, sleep(3000)]);
-  if (k.child.exitCode === null && k.child.signalCode === null) k.child.kill('SIGKILL');
-}
-
-async function keeperRuns(lab: Lab, sender: string, k: Keeper, spaSteps?: (i: number) => string[]): Promise<KeeperResults> {
-  useAddressPool(k.name === 'knockd' ? 'link' : 'extra');
-  const knock = await latencyRuns(lab, sender, P.lat, () => KNOCKS);
-  process.stderr.write(`  ${k.name} latency: ${JSON.stringify(knock)} comm=${readFileSync(`/proc/${k.pid}/comm`, 'utf8').trim()}\n`);
-  await flushGrants(lab);
-  const spa = spaSteps ? await latencyRuns(lab, sender, P.lat, spaSteps) : undefined;
-  const flood = [];
-  // Rates outer, modes inner: the max-rate floods run last, so a keeper slowed by a max-rate flood
-  // (a grown heap, a backlog) cannot colour the figures of the lower rates.
-  for (const pps of P.rates) {
-    for (const mode of P.modes) {
-      flood.push(await floodStep(lab, sender, k, mode, pps, P.floodSec, P.legit));
-      process.stderr.write(`  ${k.name} flood ${mode} ${pps || 'max'}: ${JSON.stringify(flood[flood.length - 1])}\n`);
+/** One keeper per row: `start` makes a fresh one, which is stopped after its row. */
+async function floodRows(ctx: BenchContext, lab: Lab, start: () => Promise<Keeper>): Promise<FloodStep[]> {
+  const out: FloodStep[] = [];
+  // Rates outer, modes inner: the max-rate floods last.
+  for (const pps of ctx.params.rates) {
+    for (const mode of ctx.params.modes) {
+      const k = await start();
+      out.push(await floodStep(lab, ctx.sender, k, mode, pps, ctx.params.floodSec, ctx.params.legit));
+      await stop(k);
+      process.stderr.write(`  ${k.name} flood ${mode} ${pps || 'max'}: ${JSON.stringify(out[out.length - 1])}\n`);
     }
   }
-  await flushGrants(lab);
-  const idle = memoryMB(k.pid);
-  const memory = await memorySteps(lab, sender, k, P.mem, P.memPps, P.settle);
-  return { knock, spa, flood, idleRssMB: idle.rss, memory };
+  return out;
 }
 
-/** A kernel-door config installs only in builds that support `mode: kernel`. */
-async function kernelDoor(lab: Lab, sender: string, dir: string, key: string): Promise<KeeperResults | string> {
-  mkdirSync(join(dir, 'kernel'), { recursive: true });
-  const cfg = spaKeyConfig(join(dir, 'kernel'), key, `    mode: kernel\n    interfaces: [${SERVER_IF}]\n`);
-  const dry = await lab.knockctl(lab.server.ns, 'install-ruleset', '--dry-run', '-c', cfg);
-  if (dry.code !== 0) return `not available in this build (${dry.stderr.trim().split('\n')[0]})`;
-  await install(lab, cfg);
-  const knock = await latencyRuns(lab, sender, P.lat, () => KNOCKS);
-  return { knock, flood: [], idleRssMB: NaN, memory: [] };
-}
+const keeperResults = (r: Results, name: 'ours' | 'knockd'): KeeperResults => {
+  r[name] ??= { knock: { ok: [], failed: 0 }, flood: [], idleRssMB: NaN, memory: [] };
+  return r[name];
+};
+
+/** Each keeper in its own fresh Lab; `ours` or `knockd` (with its /bin/true variant). */
+const SECTIONS: Section[] = [
+  {
+    name: 'in-process benchmarks (one core)',
+    async run(ctx) {
+      const cpu = process.env.BENCH_CPU ?? '1';
+      ctx.results.inproc = JSON.parse(execFileSync('taskset', ['-c', cpu, process.execPath, '--expose-gc', resolve(REPO, 'dist/bench/inproc.js'), String(ctx.params.inprocSec)], { encoding: 'utf8', timeout: 120000 })) as Results['inproc'];
+    },
+  },
+  {
+    name: 'nft transport cost',
+    async run(ctx) {
+      const lab = await ctx.freshLab();
+      await install(lab, ctx.cfg);
+      const out = await lab.exec(lab.server.ns, process.execPath, resolve(REPO, 'dist/bench/nft-cost.js'), TABLE, String(ctx.params.nftRuns));
+      ctx.results.nftCost = JSON.parse(out.stdout) as Results['nftCost'];
+      await lab.down();
+    },
+  },
+  {
+    name: 'idle memory, fresh keepers',
+    async run(ctx) {
+      for (const name of ['ours', 'knockd'] as const) {
+        const lab = await ctx.freshLab();
+        const k = name === 'ours' ? await startOurs(lab, ctx.cfg) : await startKnockd(lab, ctx.dir, ctx.cfg);
+        // Past the daemon's first housekeeping tick (5 s): the steady idle state, before any packet.
+        await sleep(ctx.params.idleWaitMs);
+        keeperResults(ctx.results, name).idleRssMB = memoryMB(k.pid).rss;
+        await stop(k);
+        await lab.down();
+      }
+    },
+  },
+  {
+    name: 'latency',
+    async run(ctx) {
+      let lab = await ctx.freshLab();
+      const ours = await startOurs(lab, ctx.cfg);
+      const r = keeperResults(ctx.results, 'ours');
+      r.knock = await latencyRuns(lab, ctx.sender, ctx.params.lat, () => KNOCKS);
+      await flushGrants(lab);
+      const spaSteps = (): string[] => [`62201:udp:${Buffer.from(buildSpaPacket({ key: ctx.clientKey, server: SPA_SERVER.pub, door: 'spa', nowMs: Date.now() })).toString('hex')}`];
+      r.spa = await latencyRuns(lab, ctx.sender, ctx.params.lat, spaSteps);
+      r.detect = await detectionRuns(lab, ctx.sender, ctx.params.lat, ours.clock, /"event":"knock-success"/);
+      ctx.serviceAlive(lab, 'nftknock latency');
+      await stop(ours);
+      await lab.down();
+
+      lab = await ctx.freshLab();
+      const kd = await startKnockd(lab, ctx.dir, ctx.cfg);
+      const q = keeperResults(ctx.results, 'knockd');
+      q.knock = await latencyRuns(lab, ctx.sender, ctx.params.lat, () => KNOCKS);
+      q.detect = await detectionRuns(lab, ctx.sender, ctx.params.lat, kd.clock, /OPEN SESAME/);
+      ctx.serviceAlive(lab, 'knockd latency');
+      await stop(kd);
+      const kdTrue = await startKnockd(lab, ctx.dir, ctx.cfg, '/bin/true');
+      q.detectTrue = await detectionRuns(lab, ctx.sender, ctx.params.lat, kdTrue.clock, /OPEN SESAME/);
+      await stop(kdTrue);
+      await lab.down();
+    },
+  },
+  {
+    name: 'floods (a fresh keeper per row)',
+    async run(ctx) {
+      let lab = await ctx.freshLab();
+      keeperResults(ctx.results, 'ours').flood = await floodRows(ctx, lab, () => startOurs(lab, ctx.cfg));
+      ctx.serviceAlive(lab, 'nftknock floods');
+      await lab.down();
+      lab = await ctx.freshLab();
+      keeperResults(ctx.results, 'knockd').flood = await floodRows(ctx, lab, () => startKnockd(lab, ctx.dir, ctx.cfg));
+      ctx.serviceAlive(lab, 'knockd floods');
+      await lab.down();
+    },
+  },
+  {
+    name: 'memory under first-stage knocks',
+    async run(ctx) {
+      for (const name of ['ours', 'knockd'] as const) {
+        const lab = await ctx.freshLab();
+        const k = name === 'ours' ? await startOurs(lab, ctx.cfg) : await startKnockd(lab, ctx.dir, ctx.cfg);
+        keeperResults(ctx.results, name).memory = await memorySteps(lab, ctx.sender, k, ctx.params.mem, ctx.params.memPps, ctx.params.settle);
+        await stop(k);
+        await lab.down();
+      }
+    },
+  },
+  {
+    name: 'event loop with a full grant set',
+    async run(ctx) {
+      const lab = await ctx.freshLab();
+      const probe = join(ctx.dir, 'loop.json');
+      const ours = await startOurs(lab, ctx.cfg, { loopProbe: probe });
+      const read = async (): Promise<{ p50: number; p99: number; max: number; samples: number }> => {
+        rmSync(probe, { force: true });
+        process.kill(ours.pid, 'SIGUSR2');
+        for (let i = 0; i < 100; i++) {
+          try {
+            return JSON.parse(readFileSync(probe, 'utf8')) as { p50: number; p99: number; max: number; samples: number };
+          } catch {
+            await sleep(20);
+          }
+        }
+        throw new Error('the event-loop probe did not answer');
+      };
+      // Two windows of the same length and the same knocks: empty sets, then a full one. The
+      // difference is what the grants cost the loop; the rest is this machine's other load.
+      const window = async (): Promise<LoopWindow> => {
+        await read(); // a histogram of this window only
+        const t0 = Date.now();
+        const knock = await latencyRuns(lab, ctx.sender, Math.min(ctx.params.lat, 10), () => KNOCKS);
+        await sleep(Math.max(0, ctx.params.loopSec * 1000 - (Date.now() - t0)));
+        return { ...(await read()), seconds: (Date.now() - t0) / 1000, knock };
+      };
+      const empty = await window();
+      await flushGrants(lab);
+      await fillGrants(lab, ctx.params.loopGrants);
+      const full = await window();
+      ctx.results.loop = { grants: ctx.params.loopGrants, resolutionMs: 10, empty, full, rulesetProblems: ours.log?.count('ruleset-missing') ?? 0 };
+      ctx.serviceAlive(lab, 'event loop');
+      await stop(ours);
+      await lab.down();
+    },
+  },
+  {
+    name: 'SPA rejection over the wire',
+    async run(ctx) {
+      const spaLab = async (): Promise<Lab> => {
+        const l = new Lab(1);
+        await l.up();
+        return l;
+      };
+      ctx.results.spaWire = await spaWireRuns(spaLab, { count: QUICK ? 50_000 : 300_000, seconds: QUICK ? 3 : 6, nodeFlags: DAEMON_NODE_FLAGS });
+    },
+  },
+  {
+    name: 'fwknop format: nftknock and fwknopd',
+    async run(ctx) {
+      const cpu = process.env.BENCH_CPU ?? '1';
+      const fwInproc = JSON.parse(execFileSync('taskset', ['-c', cpu, process.execPath, resolve(REPO, 'dist/bench/fwknop.js'), 'inproc', String(ctx.params.inprocSec)], { encoding: 'utf8', timeout: 120000 })) as FwknopRate[];
+      ctx.results.fwknop = { params: { ...FW, inprocSec: ctx.params.inprocSec }, inproc: fwInproc, ...(await fwknopNet(() => ctx.freshLab(), ctx.sender, ctx.dir, FW)), fwknopdVersion: sh('dpkg-query', '-W', '-f=${Version}', 'fwknop-server') };
+    },
+  },
+  {
+    name: 'kernel-only door',
+    async run(ctx) {
+      const lab = await ctx.freshLab();
+      const cfg = spaKeyConfig(mkdtempSync(join(ctx.dir, 'kernel-')), (serverEntryOf(ctx.clientKey) as { key: string }).key, `    mode: kernel\n    interfaces: [${SERVER_IF}]\n`);
+      const dry = await lab.knockctl(lab.server.ns, 'install-ruleset', '--dry-run', '-c', cfg);
+      if (dry.code !== 0) {
+        ctx.results.kernel = `not available in this build (${dry.stderr.trim().split('\n')[0]})`;
+      } else {
+        await install(lab, cfg);
+        ctx.results.kernel = { knock: await latencyRuns(lab, ctx.sender, ctx.params.lat, () => KNOCKS), flood: [], idleRssMB: NaN, memory: [] };
+        ctx.serviceAlive(lab, 'kernel-door');
+      }
+      await lab.down();
+    },
+  },
+];
 
 async function main(): Promise<void> {
   const why = skipReason();
@@ -153,87 +282,46 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const t0 = Date.now();
-  const results = { quick: QUICK, machine: machine(), params: { ...P } } as unknown as Results; // filled in below, phase by phase
+  const results = { quick: QUICK, machine: machine(), params: { ...P } } as unknown as Results; // filled in by the sections
   const build = mkdtempSync(join(tmpdir(), 'nftknock-bench-'));
   const sender = join(build, 'sender');
   execFileSync('gcc', ['-O2', '-Wall', '-o', sender, resolve(REPO, 'bench/sender.c')], { stdio: 'inherit' });
-
-  process.stderr.write('in-process benchmarks (one core)\n');
-  const cpu = process.env.BENCH_CPU ?? '1';
-  results.inproc = JSON.parse(execFileSync('taskset', ['-c', cpu, process.execPath, '--expose-gc', resolve(REPO, 'dist/bench/inproc.js'), String(P.inprocSec)], { encoding: 'utf8', timeout: 120000 })) as Results['inproc'];
-
-  // Each door keeper gets its own throwaway namespaces (client 1 knocks, client 2 floods), so no
-  // kernel state left by one keeper's floods can touch the next keeper's figures.
   const labs: Lab[] = [];
+  const services = new Map<Lab, ChildProcess>();
   const cleanup = async (): Promise<void> => {
     for (const l of labs) await l.down();
     rmSync(build, { recursive: true, force: true });
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
-  const freshLab = async (): Promise<Lab> => {
-    const lab = new Lab(2);
-    labs.push(lab);
-    await lab.up();
-    await bridgeServer(lab);
-    for (const k of ['all', 'default', SERVER_IF]) await lab.sh(lab.server.ns, 'sysctl', '-qw', `net.ipv4.conf.${k}.rp_filter=0`);
-    await addClientAddrs(lab);
-    services.set(lab, await lab.service(22));
-    return lab;
-  };
-  // A dead stand-in service turns every later probe into a failure that looks like the keeper's:
-  // a phase's figures count only if the service outlived it.
-  const services = new Map<Lab, ChildProcess>();
-  const serviceAlive = (lab: Lab, phase: string): void => {
-    const svc = services.get(lab);
-    if (!svc || svc.exitCode !== null || svc.signalCode !== null) throw new Error(`the stand-in service on port 22 died during the ${phase} phase; its figures would be invalid`);
+  const dir = scratch();
+  const clientKey = generateClientKey('aead');
+  const ctx: BenchContext = {
+    results, params: P, sender, dir, clientKey,
+    cfg: spaKeyConfig(dir, (serverEntryOf(clientKey) as { key: string }).key, ''),
+    async freshLab() {
+      const lab = new Lab(2);
+      labs.push(lab);
+      await lab.up();
+      await bridgeServer(lab);
+      for (const k of ['all', 'default', SERVER_IF]) await lab.sh(lab.server.ns, 'sysctl', '-qw', `net.ipv4.conf.${k}.rp_filter=0`);
+      await addClientAddrs(lab);
+      services.set(lab, await lab.service(22));
+      // Both keepers draw from the same pool: addresses on the client link (knockd did not react
+      // to sources outside its interface's subnet); each Lab starts it afresh.
+      resetAddressPools();
+      useAddressPool('link');
+      return lab;
+    },
+    serviceAlive(lab, phase) {
+      const svc = services.get(lab);
+      if (!svc || svc.exitCode !== null || svc.signalCode !== null) throw new Error(`the stand-in service on port 22 died during the ${phase} phase; its figures would be invalid`);
+    },
   };
   try {
-    const dir = scratch();
-    const clientKey = generateClientKey('aead');
-    const key = (serverEntryOf(clientKey) as { key: string }).key;
-    const cfg = spaKeyConfig(dir, key, '');
-
-    let lab = await freshLab();
-    process.stderr.write('nft transport cost\n');
-    await install(lab, cfg);
-    const nftOut = await lab.exec(lab.server.ns, process.execPath, resolve(REPO, 'dist/bench/nft-cost.js'), TABLE, String(P.nftRuns));
-    results.nftCost = JSON.parse(nftOut.stdout) as Results['nftCost'];
-
-    process.stderr.write('nftknock daemon\n');
-    const ours = await startOurs(lab, cfg);
-    const spaSteps = (): string[] => [`62201:udp:${Buffer.from(buildSpaPacket({ key: clientKey, server: SPA_SERVER.pub, door: 'spa', nowMs: Date.now() })).toString('hex')}`];
-    results.ours = await keeperRuns(lab, sender, ours, spaSteps);
-    serviceAlive(lab, 'nftknock');
-    await stop(ours);
-    await lab.down();
-
-    process.stderr.write('knockd\n');
-    lab = await freshLab();
-    await install(lab, cfg);
-    const kd = await startKnockd(lab, dir, cfg);
-    results.knockd = await keeperRuns(lab, sender, kd);
-    serviceAlive(lab, 'knockd');
-    await stop(kd);
-    await lab.down();
-
-    process.stderr.write('SPA rejection over the wire\n');
-    const spaLab = async (): Promise<Lab> => {
-      const l = new Lab(1);
-      labs.push(l);
-      await l.up();
-      return l;
-    };
-    results.spaWire = await spaWireRuns(spaLab, { count: QUICK ? 50_000 : 300_000, seconds: QUICK ? 3 : 6, nodeFlags: DAEMON_NODE_FLAGS });
-
-    process.stderr.write('kernel-only door\n');
-    lab = await freshLab();
-    results.kernel = await kernelDoor(lab, sender, dir, key);
-    serviceAlive(lab, 'kernel-door');
-    await lab.down();
-
-    process.stderr.write('fwknop format: nftknock and fwknopd\n');
-    const fwInproc = JSON.parse(execFileSync('taskset', ['-c', cpu, process.execPath, resolve(REPO, 'dist/bench/fwknop.js'), 'inproc', String(P.inprocSec)], { encoding: 'utf8', timeout: 120000 })) as FwknopRate[];
-    results.fwknop = { params: { ...FW, inprocSec: P.inprocSec }, inproc: fwInproc, ...(await fwknopNet(freshLab, sender, dir, FW)), fwknopdVersion: sh('dpkg-query', '-W', '-f=${Version}', 'fwknop-server') };
+    for (const s of SECTIONS) {
+      process.stderr.write(`${s.name}\n`);
+      await s.run(ctx);
+    }
   } finally {
     await cleanup();
   }

@@ -9,6 +9,11 @@
  *     previous SYN having been dropped), keeping the last PROBE_WINDOW probes open, until one is
  *     accepted. Prints "ok MICROSECONDS" (from the call that sends the last step) or "timeout".
  *
+ *   sender knock DST SRC STEP...
+ *     Sends the steps as `latency` does, then prints "t0 NANOSECONDS": CLOCK_MONOTONIC read before
+ *     the call that sends the last step (the same clock in every network namespace), for the bench
+ *     to compare with the time a door keeper's log line about it arrives.
+ *
  *   sender flood DST MODE PPS SECONDS COUNT SPOOF_BASE SPOOF_BITS [PORT:proto ...]
  *     Raw IPv4 packets with spoofed sources SPOOF_BASE + (i mod 2^SPOOF_BITS), sent with sendmmsg in
  *     batches of 64. MODE "ports": TCP SYN to random ports 1024-65535 other than the listed ones;
@@ -154,6 +159,17 @@ static int latency(int argc, char **argv) {
 	return 0;
 }
 
+static int knock_only(int argc, char **argv) {
+	if (argc < 5) return 2;
+	struct timespec t0 = {0, 0};
+	for (int i = 4; i < argc; i++) {
+		if (i == argc - 1) clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (send_step(argv[2], argv[3], argv[i]) < 0) return die(argv[i]);
+	}
+	printf("t0 %lld\n", (long long)t0.tv_sec * 1000000000LL + t0.tv_nsec);
+	return 0;
+}
+
 static uint16_t csum(const void *data, size_t len, uint32_t sum) {
 	const uint8_t *b = data;
 	for (size_t i = 0; i + 1 < len; i += 2) sum += (uint32_t)(b[i] << 8 | b[i + 1]);
@@ -254,6 +270,7 @@ static int flood(int argc, char **argv) {
 int main(int argc, char **argv) {
 	if (argc > 1 && strcmp(argv[1], "latency") == 0) return latency(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "flood") == 0) return flood(argc, argv);
-	fprintf(stderr, "usage: sender latency DST SRC PROBE_PORT TIMEOUT_MS STEP... | sender flood DST MODE PPS SECONDS COUNT SPOOF_BASE SPOOF_BITS [PORT:proto...]\n");
+	if (argc > 1 && strcmp(argv[1], "knock") == 0) return knock_only(argc, argv);
+	fprintf(stderr, "usage: sender latency DST SRC PROBE_PORT TIMEOUT_MS STEP... | sender knock DST SRC STEP... | sender flood DST MODE PPS SECONDS COUNT SPOOF_BASE SPOOF_BITS [PORT:proto...]\n");
 	return 2;
 }

@@ -22,7 +22,7 @@ const ALLOWED: Record<string, string[]> = {
   daemon: ['core', 'config', 'packet', 'knock', 'spa', 'nft', 'log', 'io'],
   cli: ['core', 'config', 'packet', 'knock', 'spa', 'nft', 'log', 'io', 'daemon'],
 };
-const IO_MODULES = /^(node:)?(fs|fs\/promises|child_process|net|dgram|dns|os|process|timers|worker_threads|cluster|http|https)$|^cap$|^pino$/;
+const IO_MODULES = /^(node:)?(fs|fs\/promises|child_process|net|dgram|dns|os|process|timers|worker_threads|cluster|http|https)$|^koffi$|^pino$/;
 const IO_CALLS = /\bDate\.now\(|\bnew Date\(\)|\bsetTimeout\(|\bsetInterval\(|\bprocess\.|\bMath\.random\(/;
 
 function files(dir: string): string[] {

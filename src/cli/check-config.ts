@@ -6,7 +6,8 @@
  */
 import { ConfigError, formatDuration, type ConfigIssue } from '../core';
 import { inspectConfigText, redactIssues, type Config } from '../config';
-import { checkRuntime } from '../daemon';
+// The module, not the folder's index: check-config needs the runtime check, not the running daemon.
+import { checkRuntime } from '../daemon/runtime';
 import { FsRuntimeFiles } from '../io/runtime-files';
 import { FsStateStore } from '../io/state-store';
 import { configPath, localAddressesNow, readConfigText } from './context';

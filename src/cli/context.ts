@@ -3,10 +3,8 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, UsageError, parseAddr, parsePortSpec, type PortSpec } from '../core';
 import { loadConfigText, localTargetIssues, type Config, type LoadedConfig } from '../config';
 import { LocalAddresses } from '../io/local-addresses';
-import { NftProcess } from '../io/nft-runner';
 import { fileError } from './system-errors';
-import { Firewall } from '../daemon';
-import { buildSetLayout } from '../nft';
+import type { Firewall } from '../daemon';
 
 export const DEFAULT_CONFIG = '/etc/knockctl/config.yaml';
 
@@ -44,9 +42,17 @@ export function checkLocalTargets(cfg: Config, file: string): void {
   if (issues.length) throw new ConfigError(issues, file);
 }
 
-/** The firewall of `table`; with `cfg`, grants and revokes go to the sets its doors have (nft/layout.ts). */
+/**
+ * The firewall of `table`; with `cfg`, grants and revokes go to the sets its doors have (nft/layout.ts).
+ * Loaded on use: commands that only read the config (check-config, knock) skip the daemon's modules.
+ */
 export function firewallFor(table: string, cfg?: Config): Firewall {
-  return new Firewall(new NftProcess(), table, cfg ? buildSetLayout(cfg) : undefined);
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { Firewall: Fw } = require('../daemon') as typeof import('../daemon');
+  const { NftProcess } = require('../io/nft-runner') as typeof import('../io/nft-runner');
+  const { buildSetLayout } = require('../nft') as typeof import('../nft');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return new Fw(new NftProcess(), table, cfg ? buildSetLayout(cfg) : undefined);
 }
 
 /** Parse `ADDR` for grant/revoke. */

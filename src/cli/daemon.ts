@@ -7,6 +7,7 @@ import type { Config } from '../config';
 import { createLogger } from '../log';
 import { NftProcess } from '../io/nft-runner';
 import { NftLib } from '../io/nft-lib';
+import { LazyNft } from '../io/nft-lazy';
 import { PcapCapture } from '../io/pcap-capture';
 import { LocalAddresses } from '../io/local-addresses';
 import { FsStateStore } from '../io/state-store';
@@ -16,7 +17,7 @@ import { FsRuntimeFiles } from '../io/runtime-files';
 import { Daemon, Firewall, ForeignTableError, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
 import { withLines } from './check-config';
-import { startMetricsServer, type MetricsServer } from './metrics';
+import type { MetricsServer } from './metrics';
 import { spaIdentityFor } from './identity';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
@@ -50,19 +51,25 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   if (sd?.fatal) throw new ConfigError(withLines([{ path: 'state_dir', message: sd.message }], file), file);
   if (sd) log.warn({ event: 'config-warning', path: 'state_dir', reason: sd.message }, sd.message);
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
-  // In process through libnftables when it loads (a grant costs ~0.05 ms instead of a ~3 ms process);
-  // KNOCKCTL_NFT=process forces the nft binary (debugging, and tests that break the binary on purpose).
-  const lib = process.env.KNOCKCTL_NFT === 'process' ? { reason: 'KNOCKCTL_NFT=process' } : NftLib.open();
-  const nft = lib.runner ?? new NftProcess();
-  log.info({ event: 'nft-transport', nft: lib.runner ? 'libnftables' : 'nft process', reason: lib.reason }, `nft transport: ${lib.runner ? 'libnftables in process' : `nft process (${lib.reason ?? ''})`}`);
-  const owner = await new Firewall(nft, config.table).ownership();
+  // In process through libnftables when it loads (a grant costs ~0.05 ms instead of a ~3 ms process),
+  // loaded on the first grant so an idle daemon does not carry it; KNOCKCTL_NFT=process forces the
+  // nft binary (debugging, and tests that break the binary on purpose). The health check's listings
+  // go through the nft process (`probe`): a listing in process would block the event loop.
+  const forced = process.env.KNOCKCTL_NFT === 'process';
+  const nft = new LazyNft({
+    open: () => (forced ? { reason: 'KNOCKCTL_NFT=process' } : NftLib.open()),
+    fallback: () => new NftProcess(),
+    onChosen: (transport, reason) => log.info({ event: 'nft-transport', nft: transport, reason }, `nft transport: ${transport === 'libnftables' ? 'libnftables in process' : `nft process (${reason ?? ''})`}`),
+  });
+  const probe = new NftProcess();
+  const owner = await new Firewall(nft, config.table, undefined, probe).ownership();
   if (owner === 'absent') throw notInstalled(config.table);
   if (owner === 'foreign') throw new ForeignTableError(config.table);
   const spaIdentity = spaIdentityFor(config, log);
   const local = new LocalAddresses();
   const daemon = new Daemon({
-    capture: new PcapCapture({ interfaces: config.interfaces, bufferBytes: config.limits.captureBufferMiB << 20 }),
-    nft, clock: systemClock, log, isLocal: (a) => local.has(a),
+    capture: new PcapCapture({ interfaces: config.interfaces, ringPackets: config.limits.captureRing, onError: (e) => log.error({ event: 'internal-error', reason: `capture: ${e.message}` }, 'capture read failed; retrying in 1 s') }),
+    nft, probe, clock: systemClock, log, isLocal: (a) => local.has(a),
     store: new FsStateStore(config.stateDir),
     hooks: new ExecHookRunner(),
     files: Object.assign(new FsRuntimeFiles(file), { spaIdentity }),
@@ -89,6 +96,9 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   let metrics: MetricsServer | undefined;
   if (config.metrics) {
     const snapshot = () => ({ stats: daemon.stats, ctx: { table: daemon.runtime.cfg.table, doors: daemon.runtime.cfg.doors.length } });
+    // Loaded only when configured: node:http alone adds ~3 MB to an idle daemon.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startMetricsServer } = require('./metrics') as typeof import('./metrics');
     metrics = await startMetricsServer(config.metrics.listen, snapshot, log).catch((e: Error) => {
       log.error({ event: 'metrics', listen: config.metrics?.listen, reason: e.message }, 'cannot serve metrics');
       return undefined;
@@ -135,7 +145,7 @@ function restartOnly(a: Config, b: Config): string[] {
   const same = (x: unknown, y: unknown): boolean => JSON.stringify(x) === JSON.stringify(y);
   const keys: [string, unknown, unknown][] = [
     ['interfaces', a.interfaces, b.interfaces], ['state_dir', a.stateDir, b.stateDir],
-    ['metrics', a.metrics, b.metrics], ['limits.max_replay', a.limits.maxReplay, b.limits.maxReplay], ['limits.capture_buffer', a.limits.captureBufferMiB, b.limits.captureBufferMiB],
+    ['metrics', a.metrics, b.metrics], ['limits.max_replay', a.limits.maxReplay, b.limits.maxReplay], ['limits.capture_ring', a.limits.captureRing, b.limits.captureRing],
   ];
   return keys.filter(([, x, y]) => !same(x, y)).map(([k]) => k);
 }

@@ -7,10 +7,15 @@
 import { readFileSync, statSync } from 'node:fs';
 import { UsageError, VERSION, formatKnockStep, type PortSpec } from '../core';
 import { KNOCK_USAGE, parseKnockArgs } from '../config/knock-args';
-import { deriveSequence, parseSecret, stepCounter } from '../knock';
-import { checkKeyFileMode } from '../spa';
+// The module, not the folder's index: a plain knock must not load the knock engine. What only a
+// rotating door needs (the client config loader: yaml, ajv; the key-mode check: crypto) is
+// required in its path, so `knockctl knock HOST PORTS` starts fast.
+import { deriveSequence, parseSecret, stepCounter } from '../knock/rotate';
 import { sendKnocks } from '../io/knock-sender';
-import { expandHome, readClientStanza } from './client-file';
+/* eslint-disable @typescript-eslint/no-require-imports */
+const spaKeys = () => require('../spa/keys') as typeof import('../spa/keys');
+const clientFile = () => require('./client-file') as typeof import('./client-file');
+/* eslint-enable @typescript-eslint/no-require-imports */
 import { fileError } from './system-errors';
 
 const HELP = `${KNOCK_USAGE}
@@ -62,7 +67,7 @@ function splitOwn(argv: readonly string[]): { own: Record<string, string>; rest:
 function readSecretFile(file: string): Uint8Array {
   let raw: Buffer;
   try {
-    const mode = checkKeyFileMode(statSync(file).mode, file);
+    const mode = spaKeys().checkKeyFileMode(statSync(file).mode, file);
     if (!mode.ok) throw new UsageError(mode.detail ?? `${file}: group or others may read it; run chmod 600 ${file}`);
     raw = readFileSync(file);
   } catch (e) {
@@ -76,6 +81,7 @@ function readSecretFile(file: string): Uint8Array {
 
 /** The current knocks of the rotating door of stanza `own.door`, and the stanza's host. */
 function rotatingSteps(own: Record<string, string>): { host: string; steps: PortSpec[] } {
+  const { expandHome, readClientStanza } = clientFile();
   const st = readClientStanza(own.door as string, own.clientConfig);
   if (!st.rotate) throw new UsageError(`stanza "${own.door}" has no rotate: (it is an SPA stanza: knockctl spa ${own.door})`);
   const secret = readSecretFile(expandHome(own.secret ?? st.rotate.secretFile));

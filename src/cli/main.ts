@@ -3,21 +3,26 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../core';
 import { runCommand, EXIT_USAGE } from './exit';
-import { checkConfig } from './check-config';
-import { installRuleset } from './install-ruleset';
-import { confirmPending, rollbackWorker } from './confirm';
-import { status } from './status';
-import { grant, revoke } from './grant';
-import { configPath, firewallFor, readConfig } from './context';
-import { daemonCommand } from './daemon';
-import { spaCommand } from './spa';
-import { keygenCommand } from './keygen';
-import { identityCommand } from './identity';
-import { knockCommand } from './knock';
-import { clientStanzaCommand } from './client-stanza';
-import { importKnockdCommand } from './import-knockd';
 import { ALLOW_LOCKOUT_HELP } from './lockout';
-import { importFwknopCommand } from './import-fwknop';
+
+// Each subcommand's module is loaded when that subcommand runs: `knockctl knock` must not pay for
+// the daemon, ajv or yaml (start-up goal 150 ms, docs/BENCHMARKS.md). Add new commands the same way.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const checkConfigCmd = () => require('./check-config') as typeof import('./check-config');
+const installRulesetCmd = () => require('./install-ruleset') as typeof import('./install-ruleset');
+const confirmCmd = () => require('./confirm') as typeof import('./confirm');
+const statusCmd = () => require('./status') as typeof import('./status');
+const grantCmd = () => require('./grant') as typeof import('./grant');
+const contextMod = () => require('./context') as typeof import('./context');
+const daemonCmd = () => require('./daemon') as typeof import('./daemon');
+const spaCmd = () => require('./spa') as typeof import('./spa');
+const keygenCmd = () => require('./keygen') as typeof import('./keygen');
+const identityCmd = () => require('./identity') as typeof import('./identity');
+const knockCmd = () => require('./knock') as typeof import('./knock');
+const importKnockdCmd = () => require('./import-knockd') as typeof import('./import-knockd');
+const importFwknopCmd = () => require('./import-fwknop') as typeof import('./import-fwknop');
+const clientStanzaCmd = () => require('./client-stanza') as typeof import('./client-stanza');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const program = new Command();
 const debug = (): boolean => Boolean(program.opts().debug);
@@ -47,7 +52,7 @@ program
   .option('-c, --config <file>', CONFIG_HELP)
   .option('--allow-lockout', ALLOW_LOCKOUT_HELP)
   .addHelpText('after', '\nExample:\n  knockctl check-config -c /etc/knockctl/config.yaml')
-  .action((o: { config?: string; allowLockout?: boolean }) => run(() => checkConfig(o))());
+  .action((o: { config?: string; allowLockout?: boolean }) => run(() => checkConfigCmd().checkConfig(o))());
 
 program
   .command('install-ruleset')
@@ -66,7 +71,7 @@ nothing allowed, or nothing that could open your SSH port again. --allow-lockout
 Examples:
   sudo knockctl install-ruleset --dry-run
   sudo knockctl install-ruleset --confirm 60 && sudo knockctl confirm`)
-  .action((o) => run(() => installRuleset(o, __filename))());
+  .action((o) => run(() => installRulesetCmd().installRuleset(o, __filename))());
 
 program
   .command('confirm')
@@ -81,8 +86,9 @@ Example:
   sudo knockctl confirm`)
   .action((o: { config?: string }) =>
     run(() => {
+      const { configPath, readConfig } = contextMod();
       const { config } = readConfig(configPath(o.config));
-      if (!confirmPending(config.table)) {
+      if (!confirmCmd().confirmPending(config.table)) {
         process.stderr.write(`knockctl: no rollback pending for table inet ${config.table}\n`);
         return 1;
       }
@@ -103,6 +109,7 @@ Example:
   sudo systemctl stop knockctl && sudo knockctl uninstall-ruleset`)
   .action((o: { config?: string }) =>
     run(async () => {
+      const { configPath, firewallFor, readConfig } = contextMod();
       const { config } = readConfig(configPath(o.config));
       const existed = await firewallFor(config.table).uninstall();
       process.stdout.write(existed ? `deleted table inet ${config.table}\n` : `table inet ${config.table} was not installed; nothing to do\n`);
@@ -115,7 +122,7 @@ program
   .option('-c, --config <file>', CONFIG_HELP)
   .option('--json', 'stable machine-readable output')
   .addHelpText('after', '\nExamples:\n  sudo knockctl status\n  sudo knockctl status --json | jq \'.grants[] | .addr\'')
-  .action((o) => run(() => status(o))());
+  .action((o) => run(() => statusCmd().status(o))());
 
 program
   .command('grant')
@@ -126,7 +133,7 @@ program
   .option('-t, --timeout <duration>', 'how long (seconds, or 30s, 10m, 1h30m)', '1h')
   .option('--door <name>', 'name recorded as the element comment', 'manual')
   .addHelpText('after', '\nExample:\n  sudo knockctl grant 2001:db8::7 22/tcp 443/tcp --timeout 15m')
-  .action((addr: string, ports: string[], o) => run(() => grant(addr, ports, o))());
+  .action((addr: string, ports: string[], o) => run(() => grantCmd().grant(addr, ports, o))());
 
 program
   .command('revoke')
@@ -135,7 +142,7 @@ program
   .argument('[services...]', 'services like 22/tcp or 192.168.1.10:22/tcp (default: all)')
   .option('-c, --config <file>', CONFIG_HELP)
   .addHelpText('after', '\nExamples:\n  sudo knockctl revoke 192.0.2.7\n  sudo knockctl revoke 192.0.2.7 22/tcp')
-  .action((addr: string, ports: string[], o) => run(() => revoke(addr, ports, o))());
+  .action((addr: string, ports: string[], o) => run(() => grantCmd().revoke(addr, ports, o))());
 
 program
   .command('daemon')
@@ -151,7 +158,7 @@ Examples:
   sudo systemctl stop knockctl && sudo knockctl daemon -D | jq -c 'select(.event=="knock-ignored" or .event=="spa-reject")'`)
   // `daemon --debug` lands in the program's own --debug (commander gives a shared long name to the
   // program): it means debug logging here too.
-  .action((o: { config?: string; debug?: boolean }) => run(() => daemonCommand({ ...o, debug: o.debug === true || debug() }))());
+  .action((o: { config?: string; debug?: boolean }) => run(() => daemonCmd().daemonCommand({ ...o, debug: o.debug === true || debug() }))());
 
 program
   .command('spa')
@@ -188,7 +195,7 @@ Examples:
   knockctl spa 192.0.2.10 -k alice.key -o 22/tcp -o 443/tcp -t 2m
   knockctl spa gw.example -k alice.key -R https://ip.example.net/   # behind NAT, door with require_address
   knockctl spa gw.example -k alice.key --test                       # show, do not send`)
-  .action((host: string, o) => run(() => spaCommand(host, o))());
+  .action((host: string, o) => run(() => spaCmd().spaCommand(host, o))());
 
 program
   .command('knock')
@@ -197,7 +204,7 @@ program
   .allowUnknownOption()
   .allowExcessArguments()
   .argument('[args...]', 'knock [-u] [-d MS] [-4|-6] [-v] HOST PORT[:PROTO]...  (knockctl knock -h for more)')
-  .action((args: string[]) => run(() => knockCommand(args))());
+  .action((args: string[]) => run(() => knockCmd().knockCommand(args))());
 
 program
   .command('client-stanza')
@@ -206,7 +213,7 @@ program
   .option('-c, --config <file>', CONFIG_HELP)
   .option('--host <host>', 'the server name clients knock on (default: SERVER, to edit)')
   .addHelpText('after', '\nExample:\n  knockctl client-stanza rot --host server.example >> rot-client.yaml')
-  .action((door: string, o: { config?: string; host?: string }) => run(() => clientStanzaCommand(door, o))());
+  .action((door: string, o: { config?: string; host?: string }) => run(() => clientStanzaCmd().clientStanzaCommand(door, o))());
 
 program
   .command('import-knockd')
@@ -223,7 +230,7 @@ failed import through '>' leaves an empty config; -o replaces the file only once
 
 Example:
   knockctl import-knockd /etc/knockd.conf -o /etc/knockctl/config.yaml && knockctl check-config`)
-  .action((file: string, o) => run(() => importKnockdCommand(file, o))());
+  .action((file: string, o) => run(() => importKnockdCmd().importKnockdCommand(file, o))());
 
 program
   .command('import-fwknop')
@@ -240,7 +247,7 @@ not carry over (GnuPG, CMD_EXEC, NAT, ...) is a warning with its file and line.
 
 Example:
   knockctl import-fwknop /etc/fwknop/access.conf --fwknopd-conf /etc/fwknop/fwknopd.conf -o /etc/knockctl/config.yaml`)
-  .action((file: string, o) => run(() => importFwknopCommand(file, o))());
+  .action((file: string, o) => run(() => importFwknopCmd().importFwknopCommand(file, o))());
 
 program
   .command('keygen')
@@ -260,7 +267,7 @@ key), the file holds the key only: append what 'knockctl identity' prints on the
 Examples:
   sudo knockctl keygen -c /etc/knockctl/config.yaml --door ssh-spa -n alice -o alice.key --host gw.example.org
   knockctl keygen --ed25519 -n bob -o ~/.config/knockctl/gw.key      # on the client`)
-  .action((o) => run(() => keygenCommand(o))());
+  .action((o) => run(() => keygenCmd().keygenCommand(o))());
 
 program
   .command('identity')
@@ -274,13 +281,13 @@ client that made its own key (knockctl keygen --ed25519); it appends the lines t
 
 Example:
   sudo knockctl identity -c /etc/knockctl/config.yaml --door ssh-spa --host gw.example.org`)
-  .action((o) => run(() => identityCommand(o))());
+  .action((o) => run(() => identityCmd().identityCommand(o))());
 
 program
   .command('__rollback', { hidden: true })
   .argument('<table>')
   .argument('<token>')
-  .action((table: string, token: string) => run(() => rollbackWorker(table, token))());
+  .action((table: string, token: string) => run(() => confirmCmd().rollbackWorker(table, token))());
 
 // `knockctl --help | head`: a closed pipe is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -36,6 +36,7 @@ function families(s: DaemonStats, ctx: MetricsContext): Family[] {
     { name: 'knockctl_doors', help: 'Doors in the running config.', type: 'gauge', value: ctx.doors },
     { name: 'knockctl_packets_total', help: 'Frames captured.', type: 'counter', value: s.packets },
     { name: 'knockctl_duplicate_frames_total', help: 'Frames dropped as a second capture of one packet (a bridge and its port, a VLAN and its parent).', type: 'counter', value: s.duplicates },
+    { name: 'knockctl_capture_dropped_total', help: 'Packets the kernel dropped because the capture ring was full (limits.capture_ring).', type: 'counter', value: s.captureDropped },
     { name: 'knockctl_knocks_total', help: 'Knock packets seen (decoded TCP/UDP packets to a knock port).', type: 'counter', value: s.knocks },
     { name: 'knockctl_knock_successes_total', help: 'Knock sequences completed.', type: 'counter', value: s.knockSuccesses },
     { name: 'knockctl_knock_resets_total', help: 'Partial knock sequences abandoned, by reason.', type: 'counter', value: s.knockResets, label: 'reason' },

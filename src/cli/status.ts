@@ -16,6 +16,8 @@ export interface StatusOptions {
 export interface Counters {
   packets: number;
   duplicates: number;
+  /** Packets the kernel dropped because the capture ring was full (`limits.capture_ring`). */
+  capture_dropped: number;
   knocks: number;
   knock_successes: number;
   knock_resets: Record<string, number>;
@@ -49,7 +51,7 @@ export const STALE_AFTER_SEC = 30;
 export function countersOf(stats: DaemonStats): Counters {
   const s: DaemonStats = { ...newStats(stats.startedAt), ...stats };
   return {
-    packets: s.packets, duplicates: s.duplicates, knocks: s.knocks, knock_successes: s.knockSuccesses, knock_resets: { ...s.knockResets },
+    packets: s.packets, duplicates: s.duplicates, capture_dropped: s.captureDropped, knocks: s.knocks, knock_successes: s.knockSuccesses, knock_resets: { ...s.knockResets },
     evictions: s.evictions, grants: s.grants, revokes: s.revokes, spa_accepted: s.spaAccepted,
     spa_rejected: { ...s.spaRejected }, decode_errors: { ...s.decodeErrors }, nft_failures: s.nftFailures, set_full: { ...s.setFull },
     hook_failures: s.hookFailures, internal_errors: s.internalErrors,
@@ -90,6 +92,7 @@ function isoSeconds(iso: string): string {
 export const COUNTER_ROWS: readonly (readonly [keyof Counters, string, keyof Paint | undefined])[] = [
   ['packets', 'packets', undefined],
   ['duplicates', 'duplicates', undefined],
+  ['capture_dropped', 'capture drops', 'yellow'],
   ['knocks', 'knocks seen', undefined],
   ['knock_successes', 'knock successes', undefined],
   ['knock_resets', 'knock resets', undefined],

@@ -1,7 +1,7 @@
 /**
  * The stanzas of a `spa.format: fwknop` door: fwknopd's access.conf stanzas, one client each.
  * Schema-valid raw data → FwknopClient, with the checks a schema cannot express (key lengths,
- * `open` within the door's, two stanzas sharing keys).
+ * `open` within the door's).
  */
 import { type Cidr, type Service, formatService, parseCidr, parseDuration, parseService, sameService } from '../core';
 
@@ -101,16 +101,7 @@ function client(sink: FwknopNormalizeSink, name: string, rc: Raw, cs: Segs, door
 
 /** Normalize `spa.clients` of a fwknop door (`ss` is the path of `spa`). */
 export function normalizeFwknopClients(sink: FwknopNormalizeSink, clients: Record<string, Raw>, ss: Segs, doorOpen: readonly Service[]): FwknopClient[] {
+  // One key pair in several stanzas is allowed, as in fwknopd: stanzas take turns (see verifyFwknop).
   const out = Object.entries(clients).map(([name, rc]) => client(sink, name, rc, [...ss, 'clients', name], doorOpen));
-  const seen = new Map<string, string>();
-  for (const c of out) {
-    // One key pair in two stanzas is fine when their SOURCE differs (the first one whose `from`
-    // holds the sender is used, as in fwknopd); with the same `from` the second could never be used.
-    const from = (c.from ?? []).map((n) => n.text).join(',');
-    const k = `${Buffer.from(c.key).toString('hex')}/${Buffer.from(c.hmacKey).toString('hex')}/${from}`;
-    const prev = seen.get(k);
-    if (prev) sink.err([...ss, 'clients', c.name], `uses the same keys and from as client "${prev}", so it could never be used; give it its own keys or from`);
-    seen.set(k, c.name);
-  }
   return out;
 }

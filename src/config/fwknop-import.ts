@@ -5,7 +5,7 @@
  * reads the files and writes the result.
  */
 import { Document, isSeq, visit } from 'yaml';
-import { ConfigError, type ConfigIssue, type PortSpec, formatPortSpec, parseCidr } from '../core';
+import { ConfigError, type ConfigIssue, type PortSpec, formatPortSpec, parseAddr, parseCidr } from '../core';
 import { type AccessReader, type FwknopStanza, type FwknopValue, isYes, parseAccessConf, parseFwknopdConf } from './fwknop-parse';
 import { FWKNOP_MAX_HMAC_KEY_LEN, FWKNOP_MAX_KEY_LEN } from './fwknop-client';
 
@@ -39,8 +39,8 @@ const STANZA_DROPPED: Record<string, string> = {
   CMD_CYCLE_OPEN: 'not imported: use the door\'s start_command hook (argument list, %IP% instead of $IP) if you still need it',
   CMD_CYCLE_CLOSE: 'not imported: use the door\'s stop_command hook if you still need it',
   CMD_CYCLE_TIMER: 'not imported: the door\'s cmd_timeout is its equivalent',
-  FORCE_SNAT: 'NAT is not imported (fwknop NAT requests are refused by this door)', FORCE_MASQUERADE: 'NAT is not imported',
-  FORWARD_ALL: 'NAT/forwarding is not imported', DISABLE_DNAT: 'NAT is not imported',
+  FORCE_SNAT: 'not imported: SNAT/masquerading stays the router\'s own rule (docs/routers.md)',
+  FORCE_MASQUERADE: 'not imported: SNAT/masquerading stays the router\'s own rule (docs/routers.md)',
   GPG_HOME_DIR: 'GnuPG is not supported', GPG_DECRYPT_ID: 'GnuPG is not supported', GPG_DECRYPT_PW: 'GnuPG is not supported',
   GPG_ALLOW_NO_PW: 'GnuPG is not supported', GPG_REQUIRE_SIG: 'GnuPG is not supported', GPG_DISABLE_SIG: 'GnuPG is not supported',
   GPG_IGNORE_SIG_VERIFY_ERROR: 'GnuPG is not supported', GPG_REMOTE_ID: 'GnuPG is not supported', GPG_FINGERPRINT_ID: 'GnuPG is not supported',
@@ -48,7 +48,7 @@ const STANZA_DROPPED: Record<string, string> = {
 };
 const STANZA_USED = new Set(['SOURCE', 'DESTINATION', 'OPEN_PORTS', 'RESTRICT_PORTS', 'KEY', 'KEY_BASE64', 'HMAC_KEY', 'HMAC_KEY_BASE64', 'HMAC_DIGEST_TYPE',
   'FW_ACCESS_TIMEOUT', 'MAX_FW_TIMEOUT', 'REQUIRE_USERNAME', 'REQUIRE_SOURCE_ADDRESS', 'REQUIRE_SOURCE', 'ENCRYPTION_MODE', 'ACCESS_EXPIRE',
-  'ACCESS_EXPIRE_EPOCH', 'FORCE_NAT']);
+  'ACCESS_EXPIRE_EPOCH', 'FORCE_NAT', 'FORWARD_ALL', 'DISABLE_DNAT']);
 const HMAC_DIGESTS = ['md5', 'sha1', 'sha256', 'sha384', 'sha512', 'sha3_256', 'sha3_512'];
 
 class Ctx {
@@ -76,7 +76,7 @@ function portList(ctx: Ctx, v: FwknopValue, path: string): PortSpec[] {
     const m = /^(tcp|udp)\/([0-9]{1,5})$/i.exec(item);
     const port = Number(m?.[2] ?? 0);
     if (!m || port < 1 || port > 65535) ctx.err(v, path, `"${item}" is not PROTO/PORT with PROTO tcp or udp and PORT 1-65535`);
-    else out.push({ proto: (m[1] as string).toLowerCase() as 'tcp' | 'udp', port });
+    else if (!out.some((o) => o.port === port && o.proto === (m[1] as string).toLowerCase())) out.push({ proto: (m[1] as string).toLowerCase() as 'tcp' | 'udp', port });
   }
   return out;
 }
@@ -99,7 +99,20 @@ function keyOf(ctx: Ctx, s: FwknopStanza, b64: string, plain: string, max: numbe
 }
 
 /** The client entry of one stanza, or why it is left out. */
-function stanzaClient(ctx: Ctx, s: FwknopStanza, input: FwknopImportInput, path: string): { data: Raw; open: PortSpec[]; dest?: string[] } | { skip: string } {
+/** FORCE_NAT `IP PORT` → `IP:PORT` (IPv6 in brackets); undefined when absent, null when unreadable. */
+function forcedNat(ctx: Ctx, v: FwknopValue | undefined, path: string): string | undefined | null {
+  if (!v) return undefined;
+  const m = /^(\S+)\s+([0-9]{1,5})$/.exec(v.value.trim());
+  const a = m ? parseAddr(m[1] as string) : undefined;
+  const port = Number(m?.[2] ?? 0);
+  if (!a || port < 1 || port > 65535) {
+    ctx.err(v, `${path}.open`, `FORCE_NAT "${v.value}" is not an IP address and a port 1-65535`);
+    return null;
+  }
+  return `${a.family === 6 ? `[${a.text}]` : a.text}:${port}`;
+}
+
+function stanzaClient(ctx: Ctx, s: FwknopStanza, input: FwknopImportInput, path: string): { data: Raw; open: string[]; dest?: string[] } | { skip: string } {
   const at = (k: string): FwknopValue => s.vars.get(k) ?? { value: '', line: s.line };
   for (const [k, v] of s.vars) {
     if (STANZA_DROPPED[k]) ctx.warn(v, `${k}: ${STANZA_DROPPED[k]}`);
@@ -112,7 +125,9 @@ function stanzaClient(ctx: Ctx, s: FwknopStanza, input: FwknopImportInput, path:
     if (!Number.isFinite(when) || when <= input.nowSec) return { skip: `it expired (${expire.value}) or its expiry cannot be read` };
     ctx.warn(expire, `stanza #${s.num} expires ${new Date(when * 1000).toISOString()} in fwknopd; nftknock has no expiry: remove client stanza-${s.num} by then`);
   }
-  if (s.vars.has('FORCE_NAT')) return { skip: 'FORCE_NAT sends its clients to another host; nftknock does not forward for fwknop doors' };
+  if (isYes(s.vars.get('FORWARD_ALL')) || isYes(s.vars.get('DISABLE_DNAT'))) return { skip: 'FORWARD_ALL / DISABLE_DNAT (an SPA gateway to everything) has no nftknock equivalent: list forwarded services in open instead' };
+  const nat = forcedNat(ctx, s.vars.get('FORCE_NAT'), path);
+  if (nat === null) return { skip: 'FORCE_NAT is not "IP PORT"' };
   const mode = s.vars.get('ENCRYPTION_MODE');
   if (mode && !/^cbc$/i.test(mode.value)) return { skip: `ENCRYPTION_MODE ${mode.value}: only CBC (the default) is supported, and fwknop's legacy mode cannot carry an HMAC` };
   const key = keyOf(ctx, s, 'KEY_BASE64', 'KEY', FWKNOP_MAX_KEY_LEN, `${path}.key`);
@@ -154,12 +169,14 @@ function stanzaClient(ctx: Ctx, s: FwknopStanza, input: FwknopImportInput, path:
   }
   const kept = open.filter((p) => !restrict.some((r) => r.port === p.port && r.proto === p.proto));
   if (kept.length === 0) return { skip: 'RESTRICT_PORTS removes every service of OPEN_PORTS' };
-  data.open = kept.map(formatPortSpec);
+  // FORCE_NAT: each requested port is DNATed to the one internal host and port (a port forward).
+  const services = kept.map((p) => (nat ? `${formatPortSpec(p)}=>${nat}` : formatPortSpec(p)));
+  data.open = services;
   const dest = s.vars.get('DESTINATION');
-  if (!dest || /^any$/i.test(dest.value.trim())) return { data, open: kept };
+  if (!dest || /^any$/i.test(dest.value.trim())) return { data, open: services };
   const nets = dest.value.split(/[\s,]+/).filter(Boolean);
   for (const n of nets) if (!parseCidr(n)) ctx.err(dest, `doors.${DOOR}.target`, `DESTINATION "${n}" is not an address or network`);
-  return { data, open: kept, dest: nets };
+  return { data, open: services, dest: nets };
 }
 
 /** fwknopd.conf → interfaces, SPA port and window; warnings for the rest. */
@@ -186,7 +203,7 @@ function daemonSettings(ctx: Ctx, text: string, file: string, out: Raw, spa: Raw
     ENABLE_SPA_PACKET_AGING: (v) => (isYes(v) ? undefined : 'packet aging is always on in nftknock (spa.window)'),
     ENABLE_DIGEST_PERSISTENCE: (v) => (isYes(v) ? undefined : 'the replay cache is always on and persisted in state_dir'),
     ENABLE_PCAP_PROMISC: (v) => (isYes(v) ? 'nftknock never captures in promiscuous mode' : undefined),
-    ENABLE_IPT_FORWARDING: (v) => (isYes(v) ? 'NAT/forwarding is not imported: fwknop NAT requests are refused by this door' : undefined),
+    ENABLE_IPT_FORWARDING: (v) => (isYes(v) ? 'fwknop NAT requests (-N) are served only for the port forwards a stanza\'s open lists (e.g. 2222/tcp=>192.168.1.10:22): add them; ip_forward stays yours to enable' : undefined),
     ENABLE_IPT_LOCAL_NAT: (v) => (isYes(v) ? 'NAT is not imported' : undefined),
     ENABLE_SPA_OVER_HTTP: (v) => (isYes(v) ? 'SPA over HTTP is not supported (UDP only)' : undefined),
     ENABLE_TCP_SERVER: (v) => (isYes(v) ? 'SPA over TCP is not supported (UDP only)' : undefined),
@@ -222,6 +239,19 @@ function render(file: string, out: Raw, comments: ReadonlyMap<string, string>): 
   return doc.toString({ lineWidth: 0 });
 }
 
+/**
+ * A door's port is either served here or forwarded to one host (router doors): the first stanza to
+ * use a port decides, a later one that would use it otherwise is left out. fwknopd allowed both.
+ */
+function portClash(taken: readonly string[], mine: readonly string[]): string | undefined {
+  const local = (x: string): string => x.split('=>')[0] as string;
+  for (const x of mine) {
+    const other = taken.find((t) => t !== x && local(t) === local(x));
+    if (other) return `${x} and ${other} (another stanza) use the same port ${local(x)}; one door serves a port here or forwards it, not both: give this stanza a door of its own on another spa.port`;
+  }
+  return undefined;
+}
+
 /** DESTINATION: the door's `target` when every imported stanza names the same; otherwise a warning each. */
 function doorTarget(ctx: Ctx, dests: readonly { num: number; file: string; line: number; dest?: string[] }[]): string[] | undefined {
   const texts = new Set(dests.map((d) => (d.dest ?? ['ANY']).join(',')));
@@ -246,25 +276,21 @@ export function importFwknop(input: FwknopImportInput): { yaml: string; warnings
   out.base = { policy: 'guard' };
   const clients: Raw = {};
   const comments = new Map<string, string>();
-  const open: PortSpec[] = [];
-  const seen = new Map<string, number>();
+  const open: string[] = [];
   const dests: { num: number; file: string; line: number; dest?: string[] }[] = [];
   for (const s of parsed.stanzas) {
     ctx.at = s.file;
     const name = `stanza-${s.num}`;
     const r = stanzaClient(ctx, s, input, `doors.${DOOR}.spa.clients.${name}`);
-    const same = 'skip' in r ? undefined : `${String(r.data.key)} ${String(r.data.hmac_key)} ${JSON.stringify(r.data.from ?? [])}`;
-    const twin = same === undefined ? undefined : seen.get(same);
-    if ('skip' in r || twin !== undefined) {
-      // fwknopd tried a second stanza with the same keys and SOURCE only after the first refused; here the first decides.
-      ctx.warn({ line: s.line }, `stanza #${s.num} NOT IMPORTED: ${'skip' in r ? r.skip : `same keys and SOURCE as stanza #${twin}, which decides for both in nftknock; merge their OPEN_PORTS there`}`);
+    const clash = 'skip' in r ? undefined : portClash(open, r.open);
+    if ('skip' in r || clash) {
+      ctx.warn({ line: s.line }, `stanza #${s.num} NOT IMPORTED: ${'skip' in r ? r.skip : clash}`);
       continue;
     }
-    if (same !== undefined) seen.set(same, s.num);
     dests.push({ num: s.num, file: s.file, line: s.vars.get('DESTINATION')?.line ?? s.line, ...(r.dest ? { dest: r.dest } : {}) });
     clients[name] = r.data;
     comments.set(name, `${s.file} line ${s.line}, stanza #${s.num}: SOURCE ${s.vars.get('SOURCE')?.value ?? ''}`);
-    for (const p of r.open) if (!open.some((o) => o.port === p.port && o.proto === p.proto)) open.push(p);
+    for (const x of r.open) if (!open.includes(x)) open.push(x);
   }
   ctx.at = input.accessFile;
   if (ctx.issues.length > 0) throw new ConfigError(ctx.issues, input.accessFile);
@@ -273,6 +299,6 @@ export function importFwknop(input: FwknopImportInput): { yaml: string; warnings
   }
   ctx.warnings.push(`${input.accessFile}: an address sent with -a must now be the sender's own (fwknopd allowed any); set allow_address: true on a client to keep fwknopd's behaviour`);
   const target = doorTarget(ctx, dests);
-  out.doors = { [DOOR]: { spa: { ...spa, clients }, open: open.map(formatPortSpec), timeout: FW_ACCESS_TIMEOUT, ...(target ? { target } : {}) } };
+  out.doors = { [DOOR]: { spa: { ...spa, clients }, open, timeout: FW_ACCESS_TIMEOUT, ...(target ? { target } : {}) } };
   return { yaml: render(input.accessFile, out, comments), warnings: ctx.warnings };
 }

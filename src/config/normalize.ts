@@ -269,7 +269,7 @@ export function normalizeConfig(raw: Raw): { config?: Config; partial: Config; i
     limits: {
       maxSources: (limits.max_sources as number | undefined) ?? 100000,
       maxReplay: (limits.max_replay as number | undefined) ?? 1000000,
-      captureBufferMiB: (limits.capture_buffer as number | undefined) ?? 16,
+      captureRing: (limits.capture_ring as number | undefined) ?? 4096,
     },
     onRulesetMissing: (raw.on_ruleset_missing as 'reinstall' | 'log' | undefined) ?? 'reinstall',
     base: { policy, allow, icmp: (base.icmp as boolean | undefined) ?? true, allowFrom: ctx.cidrs(base.allow_from, ['base', 'allow_from']) ?? [] },

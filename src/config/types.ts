@@ -11,7 +11,7 @@ export interface Config {
   readonly interfaces: readonly string[];
   readonly stateDir: string;
   readonly logLevel: LogLevel;
-  readonly limits: { readonly maxSources: number; readonly maxReplay: number; readonly captureBufferMiB: number };
+  readonly limits: { readonly maxSources: number; readonly maxReplay: number; readonly captureRing: number };
   /**
    * Our table deleted or damaged by someone else: reinstall it, or only log. Optional so configs
    * built in code stay valid; normalize always sets it, and absent means `reinstall`.

@@ -2,22 +2,60 @@
  * Schema validation with ajv, and ajv's errors turned into plain sentences with a JSON path.
  * The schema marks each pattern with `x-hint` (the expected form, in words) for the messages.
  */
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type Ajv from 'ajv';
+import type { ErrorObject, Options, ValidateFunction } from 'ajv';
 import schema from '../../schemas/config.schema.json';
 import type { ConfigIssue } from '../core';
 
 /** A validator for one of our schemas: every problem as `{segs, message}`, in plain words. */
 export type Describer = (data: unknown) => { segs: (string | number)[]; message: string }[];
 
+/** Our ajv, with the options every validator (compiled here or generated at build time) uses. */
+export function newAjv(extra: Options = {}): Ajv {
+  // Loaded on first use: requiring and compiling with ajv costs more than the rest of `check-config`.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { default: AjvClass } = require('ajv') as typeof import('ajv');
+  const ajv = new AjvClass({ allErrors: true, verbose: true, strict: true, strictTuples: false, strictRequired: false, ...extra });
+  ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
+  return ajv;
+}
+
+/** FNV-1a of the schema's JSON: ties a generated validator to the exact schema it was made from. */
+export function schemaKey(schemaObj: object): string {
+  const text = JSON.stringify(schemaObj);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return `${(h >>> 0).toString(16)}-${text.length}`;
+}
+
+/** Name of the validator `make build` generates for a schema (tools/gen-validators.ts): its `$id`'s file name. */
+export function generatedName(schemaObj: object): string | undefined {
+  const id = (schemaObj as { $id?: unknown }).$id;
+  return typeof id === 'string' ? /([A-Za-z0-9.-]+)$/.exec(id)?.[1] : undefined;
+}
+
+/**
+ * The validator generated at build time for exactly this schema, if there is one: ajv's standalone
+ * code, so the CLI neither loads ajv's compiler nor compiles (most of `check-config`'s start-up).
+ * A stale one (schema edited, `make build` not rerun) is ignored.
+ */
+function generated(schemaObj: object): ValidateFunction | undefined {
+  const name = generatedName(schemaObj);
+  if (!name) return undefined;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(`./generated/${name}.js`) as ValidateFunction & { key?: string };
+    return mod.key === schemaKey(schemaObj) ? mod : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Compile `schemaObj` once (lazily) and describe its errors the way config errors are described. */
 export function validatorFor(schemaObj: object): Describer {
   let compiled: ValidateFunction | undefined;
   return (data) => {
-    if (!compiled) {
-      const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTuples: false, strictRequired: false });
-      ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
-      compiled = ajv.compile(schemaObj);
-    }
+    compiled ??= generated(schemaObj) ?? newAjv().compile(schemaObj);
     return compiled(data) ? [] : describeErrors(compiled.errors ?? [], data);
   };
 }

@@ -23,12 +23,13 @@ export interface NftBatch {
  * Runs nft. Contract: `apply` sends one batch as one atomic transaction and resolves when the kernel
  * has committed it, or rejects with an `NftError` carrying nft's own stderr; `check` does the same in
  * nft's check mode (`-c`, nothing is committed); `list` runs `nft -j list <what...>` and resolves with
- * the parsed JSON. `attempted` names the operation for error messages.
+ * the parsed JSON (`terse`: nft's `-t`, set elements left out). `attempted` names the operation for
+ * error messages.
  */
 export interface NftRunner {
   apply(batch: NftBatch, attempted: string): Promise<void>;
   check(batch: NftBatch, attempted: string): Promise<void>;
-  list(args: readonly string[], attempted: string): Promise<unknown>;
+  list(args: readonly string[], attempted: string, opts?: { readonly terse?: boolean }): Promise<unknown>;
 }
 
 /** One captured frame: bytes as captured (possibly truncated to the snap length) and link type. */
@@ -38,18 +39,22 @@ export interface Frame {
   readonly data: Uint8Array;
   /** Capture timestamp, milliseconds since the epoch. */
   readonly at: number;
+  /** The interface the packet arrived on (from the cooked v2 header), or `any` when unknown. */
   readonly ifname: string;
 }
 
 /**
- * Packet capture on one or more interfaces. `start` opens every interface with the given BPF filter
- * (never promiscuous) and calls `onFrame` for each frame; the Uint8Array is only valid during the call.
- * `close` stops capture; no callback happens after it resolves.
+ * Packet capture. `start` opens the capture with the given BPF filter (never promiscuous), keeping
+ * at most `snapLen` bytes of each packet (default: headers only), and calls `onFrame` for each
+ * frame; the Uint8Array is only valid during the call. `setFilter` swaps the filter (and the snap
+ * length) without losing packets. `close` stops capture; no callback happens after it resolves.
+ * `counters` (when the capture can tell) reports packets the kernel dropped because the ring was full.
  */
 export interface Capture {
-  start(filter: string, onFrame: (frame: Frame) => void): Promise<void>;
-  setFilter(filter: string): Promise<void>;
+  start(filter: string, onFrame: (frame: Frame) => void, snapLen?: number): Promise<void>;
+  setFilter(filter: string, snapLen?: number): Promise<void>;
   close(): Promise<void>;
+  counters?(): { dropped: number };
 }
 
 /**

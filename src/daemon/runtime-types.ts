@@ -14,6 +14,8 @@ export interface Runtime {
   readonly spaByPort: ReadonlyMap<number, SpaEndpoint>;
   readonly oneTime: ReadonlyMap<string, OneTimeSource>;
   readonly filter: string;
+  /** Bytes of each packet the capture keeps: headers, plus the largest SPA datagram a door accepts. */
+  readonly snapLen: number;
   /** Longest SPA window in ms (the replay cache must keep nonces at least this long). */
   readonly spaWindowMs: number;
 }

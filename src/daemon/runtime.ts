@@ -8,7 +8,7 @@ import { ConfigError, type ConfigIssue, type PortSpec, type StateStore } from '.
 import { formatPath, localTargetIssues, type Config, type KnockDoor } from '../config';
 import { KnockEngine, OneTimeSource, canonicalSequence, parseConsumed, parseOneTimeSequences, parseSecret, rotatingSource, type SequenceSource } from '../knock';
 import { generateIdentity, keyringFor, type SpaIdentity } from '../spa';
-import { buildCaptureFilter, captureSpecFromConfig } from '../packet';
+import { buildCaptureFilter, captureSpecFromConfig, snapLengthFor } from '../packet';
 import { runtimeWarnings, type RuntimeProbe } from './runtime-warnings';
 import type { Runtime, SpaEndpoint } from './runtime-types';
 
@@ -111,7 +111,7 @@ export async function checkRuntime(cfg: Config, files: RuntimeFiles, state: Pick
   }
   const engine = KnockEngine.fromConfig(cfg, { isLocal, sources });
   const filter = buildCaptureFilter(captureSpecFromConfig(cfg, extra));
-  return { runtime: { cfg, engine, spaByPort, oneTime, filter, spaWindowMs }, issues: [], warnings };
+  return { runtime: { cfg, engine, spaByPort, oneTime, filter, snapLen: snapLengthFor(cfg), spaWindowMs }, issues: [], warnings };
 }
 
 /** Build everything the daemon needs for `cfg`, or throw a ConfigError naming each problem. */

@@ -5,6 +5,8 @@ export interface DaemonStats {
   packets: number;
   /** Frames dropped as a second capture of a packet already seen on another interface (bridges, VLANs). */
   duplicates: number;
+  /** Packets the kernel dropped because the capture ring was full (limits.capture_ring). */
+  captureDropped: number;
   knocks: number;
   knockSuccesses: number;
   knockResets: Record<string, number>;
@@ -25,7 +27,7 @@ export interface DaemonStats {
 
 export function newStats(startedAt: number): DaemonStats {
   return {
-    startedAt, packets: 0, duplicates: 0, knocks: 0, knockSuccesses: 0, knockResets: {}, evictions: 0, grants: 0, revokes: 0,
+    startedAt, packets: 0, duplicates: 0, captureDropped: 0, knocks: 0, knockSuccesses: 0, knockResets: {}, evictions: 0, grants: 0, revokes: 0,
     spaAccepted: 0, spaRejected: {}, decodeErrors: {}, nftFailures: 0, setFull: {}, queueDropped: 0, hookFailures: 0, internalErrors: 0,
   };
 }

@@ -9,9 +9,11 @@
  */
 import { NftError, type NftBatch, type NftRunner } from '../core';
 import { nftFailure } from './nft-runner';
+import { koffi } from './koffi';
 
-/** NFT_CTX_OUTPUT_JSON in libnftables' output flags. */
+/** NFT_CTX_OUTPUT_JSON and NFT_CTX_OUTPUT_TERSE in libnftables' output flags (nftables/libnftables.h). */
 const OUTPUT_JSON = 1 << 4;
+const OUTPUT_TERSE = 1 << 11;
 
 interface Lib {
   ctx: unknown;
@@ -19,13 +21,12 @@ interface Lib {
   out(ctx: unknown): string | null;
   err(ctx: unknown): string | null;
   dryRun(ctx: unknown, on: boolean): void;
+  setFlags(ctx: unknown, flags: number): void;
 }
 
 function load(): Lib {
   // Loaded here, not at import time: a host without koffi or libnftables still has NftProcess.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const koffi = require('koffi') as { load(name: string): { func(sig: string): (...a: unknown[]) => unknown } };
-  const lib = koffi.load('libnftables.so.1');
+  const lib = koffi().load('libnftables.so.1');
   const ctxNew = lib.func('void *nft_ctx_new(uint32_t flags)');
   const setFlags = lib.func('void nft_ctx_output_set_flags(void *ctx, uint32_t flags)');
   const bufferOut = lib.func('int nft_ctx_buffer_output(void *ctx)');
@@ -41,6 +42,7 @@ function load(): Lib {
     out: lib.func('const char *nft_ctx_get_output_buffer(void *ctx)') as Lib['out'],
     err: lib.func('const char *nft_ctx_get_error_buffer(void *ctx)') as Lib['err'],
     dryRun: lib.func('void nft_ctx_set_dry_run(void *ctx, bool dry)') as Lib['dryRun'],
+    setFlags: setFlags as Lib['setFlags'],
   };
 }
 
@@ -71,8 +73,14 @@ export class NftLib implements NftRunner {
     }
   }
 
-  async list(args: readonly string[], attempted: string): Promise<unknown> {
-    const out = this.exec(['list', ...args].join(' '), attempted);
+  async list(args: readonly string[], attempted: string, opts: { readonly terse?: boolean } = {}): Promise<unknown> {
+    if (opts.terse) this.lib.setFlags(this.lib.ctx, OUTPUT_JSON | OUTPUT_TERSE);
+    let out: string;
+    try {
+      out = this.exec(['list', ...args].join(' '), attempted);
+    } finally {
+      if (opts.terse) this.lib.setFlags(this.lib.ctx, OUTPUT_JSON);
+    }
     try {
       return JSON.parse(out) as unknown;
     } catch (e) {

@@ -74,8 +74,8 @@ export class NftProcess implements NftRunner {
     return this.send(['-c'], batch, attempted);
   }
 
-  async list(args: readonly string[], attempted: string): Promise<unknown> {
-    const r = await this.exec(['-j', 'list', ...args], attempted);
+  async list(args: readonly string[], attempted: string, opts: { readonly terse?: boolean } = {}): Promise<unknown> {
+    const r = await this.exec([...(opts.terse ? ['-t'] : []), '-j', 'list', ...args], attempted);
     try {
       return JSON.parse(r.stdout) as unknown;
     } catch (e) {

@@ -1,190 +1,182 @@
 /**
- * The `Capture` port over libpcap, through the `cap` package.
+ * The `Capture` port over libpcap, driven through koffi (pcap-lib.ts, pcap-source.ts).
  *
- * Facts about cap 0.2.1 (src/binding.cc) this file is built around:
- * - `open()` always calls `pcap_set_promisc(handle, 1)`; there is no option. On a named Ethernet
- *   device that raises the device's promiscuity (seen as `promiscuity 1` in `ip -d link`). On
- *   libpcap's `any` device promiscuous mode does not exist and promiscuity stays 0. So every handle
- *   is opened on `any`, and a named interface becomes an `ifindex N` term of the filter, which Linux
- *   evaluates on the socket's metadata (SKF_AD_IFINDEX) for any link type. libpcap then drops the
- *   first packet after each open; pcap-primer.ts makes that packet one of ours.
- * - It sets immediate mode (looked up with dlsym in "libpcap.so") and a 1 s read timeout: with
- *   immediate mode a packet is delivered as soon as it arrives. Without libpcap.so (the -dev
- *   symlink) the lookup fails and delivery can wait for the 1 s timeout.
- * - It does not pass the packet header's timestamp to JavaScript, only `(nbytes, truncated)`, so
- *   `Frame.at` is the time of the callback.
- * - There is no setfilter: a new filter means a new handle.
- * - When `open()` throws after `pcap_create`, the half-open object must never be closed (close()
- *   stops a uv_poll handle that was never initialised: SIGSEGV) nor garbage-collected (its
- *   destructor calls close(): abort). Such objects are kept referenced in `quarantine`.
+ * Why not the `cap` package any more: cap 0.2.1 hard-codes a 65,535-byte snap length (every
+ * TPACKET_V2 ring frame ~64 KiB: 16 MiB held ~256 packets and a burst overflowed it) and
+ * promiscuous mode, gives no packet timestamp, needs a compiler on the server (`npm ci` builds it)
+ * and has no setfilter. A fork would still need the toolchain. koffi is already loaded for
+ * libnftables and ships prebuilt binaries; measured on the 2-core test machine, its per-packet cost
+ * keeps up with bench/sender.c's flood (docs/BENCHMARKS.md).
+ *
+ * What this adapter guarantees:
+ * - One handle on libpcap's `any`, never promiscuous (on `any` promiscuity does not exist, and
+ *   pcap_set_promisc(0) is set anyway), in cooked v2 (DLT_LINUX_SLL2): each frame carries the index
+ *   of the interface it arrived on, named through IfNames (ifnames.ts), so interfaces created or
+ *   recreated after start are labelled right without a restart.
+ * - Named capture `interfaces` are a filter on that label, not separate handles or `ifindex`
+ *   terms: an interface that does not exist yet matches as soon as it appears.
+ * - A snap length given by the caller (capture-size.ts: headers, plus the largest SPA datagram a
+ *   door accepts) and a ring sized in packets (`limits.capture_ring`).
+ * - `Frame.at` is the kernel's capture timestamp.
  */
-import { readFileSync } from 'node:fs';
 import { CaptureError, type Capture, type Frame } from '../core';
-import { PcapPrimer } from './pcap-primer';
-
-/** What we use of a `cap` Cap object. */
-export interface CapHandle {
-  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
-  close(): boolean;
-  on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): unknown;
-  removeAllListeners(event?: string): unknown;
-}
+import { ringFor } from './pcap-ring';
+import { DLT_LINUX_SLL2 } from './pcap-lib';
+import { PcapSource, type PacketSource } from './pcap-source';
+import { IfNames, systemIndexToName, type IndexToName } from './ifnames';
 
 export interface PcapCaptureOptions {
-  /** Interfaces to capture on; `any` (the default) covers all and makes the others redundant. */
+  /** Interfaces to capture on; `any` (the default) covers all. Names that do not exist (yet) are fine. */
   readonly interfaces?: readonly string[];
-  /** libpcap's kernel ring per handle, bytes (default 16 MiB; see the constructor). */
-  readonly bufferBytes?: number;
-  /** Milliseconds since the epoch for `Frame.at` (cap gives no packet timestamp). */
+  /** Ring size in packets (default DEFAULT_RING_PACKETS). */
+  readonly ringPackets?: number;
+  /** Opens a packet source; default the real libpcap one. */
+  readonly openSource?: (o: { snapLen: number; bufferBytes: number; filter: string }) => PacketSource;
+  /** Interface index → name; default if_indextoname(3). */
+  readonly indexToName?: IndexToName;
+  /** Monotonic ms for the interface-name cache; default performance.now. */
   readonly now?: () => number;
-  /** Kernel interface index of a name; default reads /sys/class/net/NAME/ifindex. */
-  readonly ifindexOf?: (name: string) => number;
-  /** Makes a Cap object; default `new (require('cap').Cap)()`. */
-  readonly newCap?: () => CapHandle;
+  /** A read failure (the capture goes on after a pause). */
+  readonly onError?: (err: Error) => void;
 }
 
-/** cap's link-type strings → DLT numbers. Unknown types arrive as "Unknown linktype N". */
-const DLT_BY_NAME: Record<string, number> = {
-  NULL: 0,
-  ETHERNET: 1,
-  RAW: 12,
-  IEEE802_11_RADIO: 127,
-  LINKTYPE_LINUX_SLL: 113,
-};
-
-export function dltFromCapName(name: string): number {
-  const known = DLT_BY_NAME[name];
-  if (known !== undefined) return known;
-  const m = /^Unknown linktype (\d+)$/.exec(name);
-  return m ? Number(m[1]) : -1;
-}
-
-/** Snap length cap uses (65535), so one packet always fits. */
-const PACKET_BUFFER_BYTES = 65535;
+export const DEFAULT_RING_PACKETS = 4096;
+/** Headers only (packet/capture-size.ts HEADER_BUDGET): what a caller that names no snap length gets. */
+const DEFAULT_SNAP_LEN = 160;
+/** The cooked v2 header: protocol 2, reserved 2, ifindex 4, hatype 2, pkttype 1, halen 1, address 8. */
+const SLL2_HEADER = 20;
+/** Packets read per pcap_dispatch call, and calls per wake-up before other events get a turn. */
+const BATCH = 256;
+const MAX_BATCHES = 16;
 const ANY = 'any';
-const quarantine: CapHandle[] = [];
-
-interface Handle {
-  readonly ifname: string;
-  readonly cap: CapHandle;
-}
 
 export class PcapCapture implements Capture {
-  private readonly interfaces: readonly string[];
-  private readonly bufferBytes: number;
-  private readonly now: () => number;
-  private readonly ifindexOf: (name: string) => number;
-  private readonly newCap: () => CapHandle;
-  private handles: Handle[] = [];
+  private readonly only: ReadonlySet<string> | undefined;
+  private readonly ringPackets: number;
+  private readonly openSource: NonNullable<PcapCaptureOptions['openSource']>;
+  private readonly names: IfNames;
+  private readonly onError: (err: Error) => void;
+  private source: PacketSource | undefined;
+  private snapLen = DEFAULT_SNAP_LEN;
+  /** Sources replaced by a new snap length, closed once their pending wait has returned. */
+  private retired: PacketSource[] = [];
+  private waiting = 0;
   private onFrame: ((frame: Frame) => void) | undefined;
+  private idle: (() => void) | undefined;
+  private dropped = 0;
 
   constructor(opts: PcapCaptureOptions = {}) {
     const wanted = opts.interfaces && opts.interfaces.length > 0 ? opts.interfaces : [ANY];
-    // `any` already sees every interface; adding named ones would deliver each knock twice.
-    this.interfaces = wanted.includes(ANY) ? [ANY] : [...new Set(wanted)];
-    // cap fixes the snap length at 65535 and, on `any`, libpcap sizes each ring slot for it (~64 KiB):
-    // 1 MiB held ~15 frames and a burst of knocks from 50 clients lost two thirds of them. 16 MiB
-    // holds ~250 frames; the pages are only touched as frames arrive.
-    this.bufferBytes = opts.bufferBytes ?? 16 << 20;
-    this.now = opts.now ?? Date.now;
-    this.ifindexOf = opts.ifindexOf ?? readIfindex;
-    this.newCap = opts.newCap ?? defaultNewCap;
+    this.only = wanted.includes(ANY) ? undefined : new Set(wanted);
+    this.ringPackets = opts.ringPackets ?? DEFAULT_RING_PACKETS;
+    this.openSource = opts.openSource ?? ((o) => PcapSource.open(o));
+    const now = opts.now ?? (() => performance.now());
+    this.names = new IfNames(opts.indexToName ?? ((i) => systemIndexToName()(i)), now);
+    this.onError = opts.onError ?? (() => undefined);
   }
 
-  async start(filter: string, onFrame: (frame: Frame) => void): Promise<void> {
+  async start(filter: string, onFrame: (frame: Frame) => void, snapLen = DEFAULT_SNAP_LEN): Promise<void> {
     if (this.onFrame) throw new CaptureError('capture already started');
-    const primer = await this.openPrimer();
-    this.handles = this.openAll(filter, primer);
+    this.source = this.open(filter, snapLen);
     this.onFrame = onFrame;
-    await primer?.fire();
+    this.arm(this.source);
   }
 
   /**
-   * All or nothing: every new handle is opened before any old one is closed, in one synchronous
-   * step, so no packet callback runs in between and none is delivered twice.
+   * Same snap length: the filter is swapped on the open handle (the kernel replaces it atomically).
+   * Another one: a new handle is opened before the old is retired; the old ring is read to its end.
    */
-  async setFilter(filter: string): Promise<void> {
-    if (!this.onFrame) throw new CaptureError('capture not started');
-    const primer = await this.openPrimer();
-    const fresh = this.openAll(filter, primer);
-    const old = this.handles;
-    this.handles = fresh;
-    closeAll(old);
-    await primer?.fire();
+  async setFilter(filter: string, snapLen = this.snapLen): Promise<void> {
+    const cur = this.source;
+    if (!cur || !this.onFrame) throw new CaptureError('capture not started');
+    if (snapLen === this.snapLen) return cur.setFilter(filter);
+    const fresh = this.open(filter, snapLen);
+    this.source = fresh;
+    this.retired.push(cur);
+    cur.wake();
+    this.arm(fresh);
   }
 
   async close(): Promise<void> {
-    const old = this.handles;
-    this.handles = [];
+    const all = [...this.retired, ...(this.source ? [this.source] : [])];
+    this.source = undefined;
     this.onFrame = undefined;
-    closeAll(old);
+    if (this.waiting > 0) {
+      const done = new Promise<void>((res) => (this.idle = res));
+      for (const s of all) s.wake();
+      await done;
+    }
+    for (const s of all) s.close();
+    this.retired = [];
   }
 
-  /** Only `ifindex` filters lose their first packet (see pcap-primer.ts). */
-  private async openPrimer(): Promise<PcapPrimer | undefined> {
-    return this.interfaces.some((i) => i !== ANY) ? PcapPrimer.open() : undefined;
+  /** Packets the kernel dropped because the ring was full, since start (all handles). */
+  counters(): { dropped: number } {
+    return { dropped: this.dropped + (this.source?.stats().dropped ?? 0) };
   }
 
-  private openAll(filter: string, primer: PcapPrimer | undefined): Handle[] {
-    const opened: Handle[] = [];
+  private open(filter: string, snapLen: number): PacketSource {
+    const { bufferBytes } = ringFor(this.ringPackets, snapLen);
     try {
-      for (const ifname of this.interfaces) opened.push(this.openOne(ifname, filter, primer));
-    } catch (err) {
-      closeAll(opened);
-      primer?.close();
-      throw err;
+      const s = this.openSource({ snapLen, bufferBytes, filter });
+      this.snapLen = snapLen;
+      return s;
+    } catch (e) {
+      if (e instanceof CaptureError) throw e;
+      throw new CaptureError(`cannot capture: ${(e as Error).message}`, { cause: e });
     }
-    return opened;
   }
 
-  private openOne(ifname: string, filter: string, primer: PcapPrimer | undefined): Handle {
-    let full = filter;
-    if (ifname !== ANY) {
-      full = `(ifindex ${this.ifindexOf(ifname)} and (${filter}))`;
-      if (primer) full = `${full} or ${primer.clause()}`;
-    }
-    const cap = this.newCap();
-    const buffer = Buffer.alloc(PACKET_BUFFER_BYTES);
-    let linkName: string;
-    try {
-      linkName = cap.open(ANY, full, this.bufferBytes, buffer);
-    } catch (err) {
-      quarantine.push(cap);
-      throw new CaptureError(`cannot capture on ${ifname}: ${(err as Error).message}`, { cause: err });
-    }
-    const linkType = dltFromCapName(linkName);
-    const view = (n: number): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, n);
-    cap.on('packet', (nbytes) => {
-      const cb = this.onFrame;
-      if (cb) cb({ linkType, data: view(nbytes), at: this.now(), ifname });
+  private arm(s: PacketSource): void {
+    this.waiting++;
+    s.waitReadable(() => {
+      this.waiting--;
+      if (this.source !== s) return this.retire(s);
+      if (!this.onFrame) return this.settle();
+      try {
+        for (let i = 0; i < MAX_BATCHES && s.read(BATCH, this.deliver) === BATCH; i++);
+      } catch (e) {
+        this.onError(e as Error);
+        setTimeout(() => this.source === s && this.arm(s), 1000).unref();
+        return;
+      }
+      this.arm(s);
     });
-    return { ifname, cap };
   }
-}
 
-function closeAll(handles: readonly Handle[]): void {
-  for (const h of handles) {
-    h.cap.removeAllListeners('packet');
-    h.cap.close();
+  private retire(s: PacketSource): void {
+    if (this.onFrame) {
+      try {
+        while (s.read(BATCH, this.deliver) === BATCH);
+      } catch {
+        /* the old ring is being dropped anyway */
+      }
+    }
+    this.dropped += s.stats().dropped;
+    this.retired = this.retired.filter((r) => r !== s);
+    s.close();
+    this.settle();
   }
-}
 
-function defaultNewCap(): CapHandle {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Cap } = require('cap') as { Cap: new () => CapHandle };
-  return new Cap();
-}
-
-/** Interface names are at most 15 bytes and never contain '/'; refuse anything that could leave /sys/class/net. */
-export function readIfindex(name: string): number {
-  if (!/^[^/\s]{1,15}$/.test(name) || name === '.' || name === '..') throw new CaptureError(`not an interface name: "${name}"`);
-  let text: string;
-  try {
-    text = readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8');
-  } catch (err) {
-    throw new CaptureError(`no such interface: ${name}`, { cause: err });
+  private settle(): void {
+    if (this.waiting === 0 && this.idle) {
+      const done = this.idle;
+      this.idle = undefined;
+      done();
+    }
   }
-  const n = Number(text.trim());
-  if (!Number.isInteger(n) || n <= 0) throw new CaptureError(`no ifindex for interface ${name}: "${text.trim()}"`);
-  return n;
+
+  private readonly deliver = (data: Uint8Array, at: number): void => {
+    const cb = this.onFrame;
+    if (!cb) return;
+    const linkType = this.source?.linkType ?? DLT_LINUX_SLL2;
+    let ifname = ANY;
+    if (linkType === DLT_LINUX_SLL2 && data.length >= SLL2_HEADER) {
+      // SLL2 bytes 4-7: the interface index, network byte order.
+      const ifindex = (((data[4] as number) << 24) | ((data[5] as number) << 16) | ((data[6] as number) << 8) | (data[7] as number)) >>> 0;
+      ifname = this.names.nameOf(ifindex);
+    }
+    if (this.only && !this.only.has(ifname)) return;
+    cb({ linkType, data, at, ifname });
+  };
 }

@@ -9,8 +9,9 @@
  * run, so a short memory suffices even under a flood. A sender repeating a packet byte for byte
  * within a few milliseconds is seen once: a knock repeat is a retransmit anyway and an SPA repeat
  * a replay (the one exception, a sequence like `7000, 7000` sent from one socket within 5 ms, is in
- * docs/knock-semantics.md). The capture (libpcap's `any`, cooked v1) does not say which interface a
- * frame came from, so the bytes decide. Pure: time is the frame's capture time.
+ * docs/knock-semantics.md). Frames carry their interface, but it is deliberately not compared: the
+ * copies of one packet are exactly the ones that arrive on different interfaces (the bridge and its
+ * port). Pure: time is the frame's capture time.
  */
 import type { Frame } from '../core';
 import { decodeLink, linkOffset } from './link';

@@ -12,3 +12,4 @@ export {
   type CaptureConfigView,
   type CaptureDoorView,
 } from './capture-filter';
+export { snapLengthFor, HEADER_BUDGET, SPA_MAX_PAYLOAD, FWKNOP_MAX_PAYLOAD, type SnapConfigView } from './capture-size';

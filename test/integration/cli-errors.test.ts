@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KNOCKCTL, skipReason, upLab, waitForLine, type ExecResult } from './support/lab';
+import { formatServerIdentity, generateIdentity } from '../../src/spa';
 
 const skip = skipReason();
 
@@ -48,7 +49,8 @@ test('clear one-line errors: unknown host, DNS down, missing files, permission d
 
   const key = join(dir, 'alice.key');
   assert.equal((await run('keygen', '--name', 'alice', '--out', key)).code, 0);
-  const spa = await run('spa', 'nosuchhost.invalid', '-k', key);
+  // A bare key names no server or door (SPA v2): give them, so the host is what fails.
+  const spa = await run('spa', 'nosuchhost.invalid', '-k', key, '--server-identity', formatServerIdentity(generateIdentity().pub), '--door', 'ssh-spa');
   assert.equal(spa.code, 2);
   assert.match(oneLine(spa), /^knockctl: cannot resolve nosuchhost\.invalid: no such host name/);
 

@@ -37,7 +37,7 @@ test('a rollback keeps the grants made while it was pending, and says what it re
   assert.equal((await l.knockctl(l.server.ns, 'install-ruleset', '-c', before)).code, 0);
   const old = await l.sh(l.server.ns, 'nft', 'list', 'chain', 'inet', 'kt', 'input');
   assert.equal((await l.knockctl(l.server.ns, 'grant', b.ip4, '22/tcp', '-c', before, '-t', '900')).code, 0);
-  const r = await l.exec(l.server.ns, env[0]!, ...env.slice(1), 'install-ruleset', '-c', after, '--confirm', '5');
+  const r = await l.exec(l.server.ns, env[0]!, ...env.slice(1), 'install-ruleset', '-c', after, '--confirm', '15');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`grants made meanwhile are kept\\); a rollback is logged to the journal \\(journalctl -t knockctl\\) and ${runDir}/rollback-kt\\.log`));
   // While pending: the new session's grant (a manual grant stands in for the knock that made it).
@@ -47,7 +47,7 @@ test('a rollback keeps the grants made while it was pending, and says what it re
   assert.match(pending.stdout, /^rollback pending: the previous table comes back in \d+s unless you run: knockctl confirm$/m);
 
   const log = join(runDir, 'rollback-kt.log');
-  assert.ok(await waitFor(() => existsSync(log), 20000), 'the rollback ran and logged');
+  assert.ok(await waitFor(() => existsSync(log), 40000), 'the rollback ran and logged');
   assert.equal(await l.sh(l.server.ns, 'nft', 'list', 'chain', 'inet', 'kt', 'input'), old, 'the previous chain is back');
   const set = await l.sh(l.server.ns, 'nft', 'list', 'set', 'inet', 'kt', 'allowed4');
   assert.match(set, new RegExp(`${a.ip4.replaceAll('.', '\\.')} \\. tcp \\. 22 timeout \\d+[ms]\\d*[ms]?[^\\n]*comment "manual"`), `the grant made while pending is kept:\n${set}`);

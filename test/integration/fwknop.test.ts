@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { upLab, type Host, type Lab, skipReason, sleep, waitForLine } from './support/lab';
-import { scratch, startDaemon, type RunningDaemon } from './support/daemon';
+import { scratch, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
+import { upRouterLab } from './support/router-lab';
 
 const FWKNOP = '/usr/bin/fwknop';
 const skip = skipReason() ?? (existsSync(FWKNOP) ? undefined : 'the fwknop client is not installed (apt-get install fwknop-client)');
@@ -151,4 +152,36 @@ test('-R: the client learns its address from a URL (here a server in the lab) an
   assert.deepEqual(g.ports, ['22/tcp']);
   assert.equal(await l.connects(alice, l.server.ip4, 22), true);
   assert.equal(await l.connects(mallory, l.server.ip4, 22), false);
+});
+
+test('NAT access through a router door: fwknop -A tcp/2222 -N LANHOST:22 gets the port forward 2222/tcp=>LANHOST:22, for that client only', { skip }, async (t) => {
+  const { lab: l, outside, lan } = await upRouterLab(t);
+  const [a, b] = outside as [Host, Host];
+  const dir = scratch();
+  await l.service(22, lan.ns);
+  const k = await keyGen(l, dir);
+  const fwd = `2222/tcp=>${lan.ip4}:22`;
+  const cfg = writeConfig(dir, `table: kt
+state_dir: ${dir}/state
+doors:
+  fw:
+    spa:
+      format: fwknop
+      clients:
+        nat: { key: "base64:${k.key}", hmac_key: "base64:${k.hmac}", open: ["${fwd}"] }
+    open: ["22/tcp", "${fwd}"]
+    timeout: 30
+`);
+  const d = await startDaemon(l, cfg);
+  assert.equal(await l.connects(a, l.server.ip4, 2222), false, 'the port forward is closed before');
+  const send = (from: Host, ...args: string[]) => fwknop(l, from, dir, '--no-rc-file', '-D', l.server.ip4, '-a', from.ip4, ...withKeys(k), ...args);
+  assert.equal((await send(a, '-A', 'tcp/22')).code, 0);
+  assert.equal((await d.event('spa-reject', (x) => x.src === a.ip4)).reason, 'access-denied', 'the stanza may open only the forward');
+  const r = await send(a, '-A', 'tcp/2222', '-N', `${lan.ip4}:22`);
+  assert.equal(r.code, 0, r.stderr);
+  const g = await d.event('grant', (x) => x.src === a.ip4);
+  assert.deepEqual(g.ports, [fwd]);
+  assert.equal(await l.connects(a, l.server.ip4, 2222), true, 'through the port forward to the LAN host');
+  assert.equal(await l.connects(b, l.server.ip4, 2222), false, 'not for another client');
+  assert.ok((JSON.stringify(await l.nftJson(l.server.ns, 'set', 'inet', 'kt', 'dnat4_fw'))).includes(a.ip4), 'nft list set shows the port forward grant');
 });

@@ -1,8 +1,9 @@
 /**
  * Helper for pcap-capture.test.ts, run inside a network namespace with `ip netns exec` (node has
  * no setns). Two modes, one JSON argument each:
- *   capture {"interfaces": [...], "filter": "..."}: prints one JSON line per decoded frame, "ready"
- *     once capturing; reads "filter <expr>" lines from stdin to swap the filter; closes on "stop".
+ *   capture {"interfaces": [...], "filter": "...", "snapLen"?: n}: prints one JSON line per decoded
+ *     frame, "ready" once capturing; reads "filter <expr>" lines from stdin to swap the filter and
+ *     "counters" to print the kernel's drop count; closes on "stop".
  *   send {"tcp": [[host, port], ...], "udp": [[host, port, text], ...]}: connects / sends, exits.
  */
 import { createInterface } from 'node:readline';
@@ -14,15 +15,16 @@ import { decodeFrame } from '../../src/packet';
 
 const say = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 
-async function capture(args: { interfaces: string[]; filter: string }): Promise<void> {
+async function capture(args: { interfaces: string[]; filter: string; snapLen?: number }): Promise<void> {
   const cap = new PcapCapture({ interfaces: args.interfaces });
   try {
     await cap.start(args.filter, (frame) => {
       const o = decodeFrame(frame);
       if (!o.ok) return say({ type: 'reject', reason: o.reason, ifname: frame.ifname });
       const { payload, ...ev } = o.value;
-      say({ type: 'event', ...ev, payload: Buffer.from(payload).toString('latin1'), linkType: frame.linkType, recvAt: Date.now() });
-    });
+      const text = Buffer.from(payload).toString('latin1');
+      say({ type: 'event', ...ev, payload: text.length > 64 ? `${text.length} bytes` : text, linkType: frame.linkType, caplen: frame.data.length, recvAt: Date.now() });
+    }, args.snapLen);
   } catch (err) {
     say({ type: 'error', name: (err as Error).name, code: (err as { code?: string }).code, message: (err as Error).message });
     return;
@@ -30,6 +32,7 @@ async function capture(args: { interfaces: string[]; filter: string }): Promise<
   say({ type: 'ready' });
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'stop') break;
+    if (line === 'counters') say({ type: 'counters', ...cap.counters() });
     if (line.startsWith('filter ')) {
       try {
         await cap.setFilter(line.slice(7));

@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KNOCKCTL, type Host, type Lab, skipReason, sleep } from './support/lab';
 import { scratch, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
@@ -43,7 +44,7 @@ doors:
     sequence: ["7000:tcp", "8000:tcp", "9000:udp"]
     seq_timeout: 5
     open: ["${lan.ip4}:22/tcp", "[${lan.ip6}]:22/tcp", "2222/tcp=>${lan.ip4}:22", "2222/tcp=>[${lan.ip6}]:22"]
-    timeout: 10
+    timeout: 20
 ${extra}`);
 }
 
@@ -81,7 +82,7 @@ test('a knock opens a forwarded service and a port forward for the knocking clie
   d.child.kill('SIGKILL');
   await d.exited();
   assert.equal(await l.connects(a, lan.ip4, 22), true, 'the grant outlives the daemon');
-  await expired(l, ['fwd4_lan', 'fwd6_lan', 'dnat4_lan', 'dnat6_lan'], 15000);
+  await expired(l, ['fwd4_lan', 'fwd6_lan', 'dnat4_lan', 'dnat6_lan'], 30000);
   assert.equal(await l.connects(a, lan.ip4, 22), false, 'the kernel closed the forwarded service');
   assert.equal(await l.connects(a, l.server.ip4, 2222), false, 'and the port forward');
   assert.equal(await l.connects(a, lan.ip6, 22), false);
@@ -114,6 +115,10 @@ doors:
   assert.ok(entry, kg.stdout);
   const cfg = routerConfig(`{ alice: { ${entry[1]}: "${entry[2]}" } }`);
   const d = await startDaemon(l, cfg);
+  // SPA v2: the key file also names this server's identity and the door (install-ruleset made the identity).
+  const id = await l.knockctl(l.server.ns, 'identity', '-c', cfg, '--door', 'lan-spa');
+  assert.equal(id.code, 0, id.stderr);
+  appendFileSync(key, id.stdout);
   assert.equal(await l.connects(a, lan.ip4, 22), false);
   const sent = await l.exec(a.ns, process.execPath, KNOCKCTL, 'spa', l.server.ip4, '-k', key);
   assert.equal(sent.code, 0, sent.stderr);

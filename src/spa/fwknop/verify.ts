@@ -84,6 +84,9 @@ export function verifyFwknop(packet: Uint8Array, ctx: FwknopVerifyContext): Fwkn
   if (stanzas.length === 0) return reject('source-not-allowed', 'no stanza accepts this source');
   const client = stanzas.find((c) => hmacMatches(c.hmacDigest, c.hmacKey, packet));
   if (!client) return reject('bad-hmac');
+  // fwknopd goes on to the next stanza when one refuses: later stanzas with the same keys (another
+  // SOURCE, other OPEN_PORTS) get their turn at the per-stanza checks below.
+  const turns = stanzas.filter((c) => c === client || (sameBytes(c.key, client.key) && sameBytes(c.hmacKey, client.hmacKey) && c.hmacDigest === client.hmacDigest));
   const text = Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength).toString('latin1');
   // A replay of an accepted datagram is known by its digest: refuse it before paying for decryption.
   const digest = fwknopReplayKey(text);
@@ -96,23 +99,37 @@ export function verifyFwknop(packet: Uint8Array, ctx: FwknopVerifyContext): Fwkn
   const decoded = decodePlaintext(plain);
   if (!decoded.ok) return reject(decoded.reason, `${client.name}: ${decoded.detail ?? ''}`);
   const req = decoded.value;
-  if (client.username !== undefined && req.username !== client.username) return reject('username-mismatch', `${client.name}: user ${JSON.stringify(req.username)}`);
   const windowMs = door.spa.windowSec * 1000;
   const tsMs = req.timestamp * 1000;
-  if (tsMs < ctx.nowMs - windowMs) return reject('stale', `${client.name}: ${Math.round((ctx.nowMs - tsMs) / 1000)} s old`);
-  if (tsMs > ctx.nowMs + windowMs) return reject('future', `${client.name}: ${Math.round((tsMs - ctx.nowMs) / 1000)} s ahead`);
   if (ctx.replay.windowMs < windowMs) return reject('replay-window', `cache keeps ${ctx.replay.windowMs} ms, door needs ${windowMs} ms`);
   const fresh = ctx.replay.check(digest, tsMs, ctx.nowMs);
-  if (!fresh.ok) return reject(fresh.reason, client.name);
-  // Authentic and fresh from here on: whatever the answer, this datagram is spent.
+  if (!fresh.ok) return reject(fresh.reason, `${client.name}${fresh.detail ? `: ${fresh.detail}` : ''}`);
+  // Authentic and above the replay horizon: whatever the answer, this datagram is spent, so one
+  // refused now (from the future, say) cannot be replayed once its time comes.
   const append = ctx.replay.record(digest, tsMs);
-  const denied = (r: { ok: false; reason: FwknopRejectReason; detail?: string }): FwknopVerdict => ({ ...r, append });
-  const services = req.natAccess !== undefined ? natService(door, client, req) : grantedServices(door, client, req.access);
-  if (!services.ok) return denied(services);
-  const target = targetAddr(door, client, src, req.addr);
-  if (!target.ok) return denied(target);
-  const grant: Grant = { door: door.name, family: target.value.family, addr: grantAddr(door, target.value), services: services.value, timeoutSec: timeoutOf(door, client, req) };
-  return ok({ grant, client: client.name, request: req, append });
+  if (tsMs < ctx.nowMs - windowMs) return { ok: false, reason: 'stale', detail: `${client.name}: ${Math.round((ctx.nowMs - tsMs) / 1000)} s old`, append };
+  if (tsMs > ctx.nowMs + windowMs) return { ok: false, reason: 'future', detail: `${client.name}: ${Math.round((tsMs - ctx.nowMs) / 1000)} s ahead`, append };
+  let first: { ok: false; reason: FwknopRejectReason; detail?: string } | undefined;
+  for (const c of turns) {
+    const r = stanzaGrant(door, c, src, req);
+    if (r.ok) return ok({ grant: r.value, client: c.name, request: req, append });
+    first ??= r;
+  }
+  return { ...(first as { ok: false; reason: FwknopRejectReason; detail?: string }), append };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a).equals(b);
+}
+
+/** One stanza's decision on an authentic, fresh request: REQUIRE_USERNAME, services, address, timeout. */
+function stanzaGrant(door: SpaDoor, c: FwknopClient, src: IpAddr, req: FwknopRequest): Outcome<Grant, FwknopRejectReason> {
+  if (c.username !== undefined && req.username !== c.username) return reject('username-mismatch', `${c.name}: user ${JSON.stringify(req.username)}`);
+  const services = req.natAccess !== undefined ? natService(door, c, req) : grantedServices(door, c, req.access);
+  if (!services.ok) return services;
+  const target = targetAddr(door, c, src, req.addr);
+  if (!target.ok) return target;
+  return ok({ door: door.name, family: target.value.family, addr: grantAddr(door, target.value), services: services.value, timeoutSec: timeoutOf(door, c, req) });
 }
 
 function allowedOf(door: SpaDoor, c: FwknopClient): Service[] {

@@ -8,7 +8,7 @@ const START = Date.parse('2025-03-01T10:00:00.500Z');
 
 function sample(): ReturnType<typeof newStats> {
   const s = newStats(START);
-  Object.assign(s, { packets: 40, duplicates: 6, knocks: 12, knockSuccesses: 3, evictions: 2, grants: 4, revokes: 1, spaAccepted: 1, nftFailures: 1, hookFailures: 0, internalErrors: 0 });
+  Object.assign(s, { packets: 40, duplicates: 6, captureDropped: 9, knocks: 12, knockSuccesses: 3, evictions: 2, grants: 4, revokes: 1, spaAccepted: 1, nftFailures: 1, hookFailures: 0, internalErrors: 0 });
   s.spaRejected = { replay: 1, 'bad-mac': 3 };
   s.decodeErrors = { 'truncated-ip': 2 };
   s.knockResets = { timeout: 5 };
@@ -34,6 +34,7 @@ test('every counter of status is a metric with the documented name and value', (
     ['knockctl_doors', 2],
     ['knockctl_packets_total', 40],
     ['knockctl_duplicate_frames_total', 6],
+    ['knockctl_capture_dropped_total', 9],
     ['knockctl_knocks_total', 12],
     ['knockctl_knock_successes_total', 3],
     ['knockctl_knock_resets_total{reason="timeout"}', 5],

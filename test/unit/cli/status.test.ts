@@ -38,6 +38,7 @@ test('status for a person: daemon, counters, grants by time left, doors (golden)
     'counters since start:',
     '  packets         40',
     '  duplicates       0',
+    '  capture drops    0',
     '  knocks seen     12',
     '  knock successes  3',
     '  knock resets     0',
@@ -102,7 +103,7 @@ test('--json: stable daemon fields (running, pid, since, counters with snake_cas
   assert.deepEqual(j.daemon, {
     running: true, pid: 4242, since: '2025-03-01T10:00:00.000Z', updated: new Date(NOW - 3000).toISOString(),
     counters: {
-      packets: 40, duplicates: 0, knocks: 12, knock_successes: 3, knock_resets: {}, evictions: 0, grants: 4, revokes: 1,
+      packets: 40, duplicates: 0, capture_dropped: 0, knocks: 12, knock_successes: 3, knock_resets: {}, evictions: 0, grants: 4, revokes: 1,
       spa_accepted: 1, spa_rejected: { replay: 1, 'bad-mac': 3 }, decode_errors: { 'truncated-ip': 2 },
       nft_failures: 0, set_full: {}, hook_failures: 0, internal_errors: 0,
     },

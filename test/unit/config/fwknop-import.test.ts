@@ -53,9 +53,10 @@ test('the fixture: one fwknop door, a client per usable stanza, every stanza set
               key: `base64:${Buffer.from('fwknoptest').toString('base64')}`, hmac_key: `base64:${V.hmac_key_base64}`, hmac_digest: 'sha512',
               from: ['192.0.2.0/24', '198.51.100.7'], username: 'alice', open: ['22/tcp', '53/udp'],
             },
+            'stanza-5': { key: `base64:${V.key_base64}`, hmac_key: `base64:${V.hmac_key_base64}`, from: ['10.0.0.0/8'], open: ['2222/tcp=>192.168.1.10:22'] },
           },
         },
-        open: ['22/tcp', '53/udp'],
+        open: ['22/tcp', '53/udp', '2222/tcp=>192.168.1.10:22'],
         timeout: 30,
       },
     },
@@ -63,7 +64,7 @@ test('the fixture: one fwknop door, a client per usable stanza, every stanza set
   const loaded = loadConfigText(r.yaml);
   const door = loaded.config.doors[0] as SpaDoor;
   assert.equal(door.spa.format, 'fwknop');
-  assert.equal(door.spa.fwknop?.length, 2);
+  assert.equal(door.spa.fwknop?.length, 3);
   assert.match(r.yaml, /# access\.conf line 10, stanza #2: SOURCE 192\.0\.2\.0\/24, 198\.51\.100\.7/);
   assert.doesNotMatch(r.yaml, /secret/, 'the GPG password is not copied');
 });
@@ -78,8 +79,7 @@ test('what does not carry over is a warning with its file and line, never silent
   has(/^access\.conf:21: GPG_DECRYPT_ID: GnuPG is not supported/);
   has(/^access\.conf:20: stanza #3 NOT IMPORTED: GnuPG stanza/);
   has(/^access\.conf:25: stanza #4 NOT IMPORTED: no HMAC_KEY_BASE64/);
-  has(/^access\.conf:29: stanza #5 NOT IMPORTED: FORCE_NAT/);
-  has(/^access\.conf:34: stanza #6 NOT IMPORTED: it expired \(01\/31\/2020\)/);
+  has(/^access\.conf:35: stanza #6 NOT IMPORTED: it expired \(01\/31\/2020\)/);
   has(/allow_address: true/);
   assert.ok(!w.some((x) => x.includes(V.key_base64) || x.includes('secret')), 'no key or password in a warning');
 });
@@ -122,11 +122,10 @@ test('knockctl import-fwknop -o writes the file with mode 0600 and refuses to ov
   assert.equal(cli('--open', 'ssh').status, 2);
 });
 
-test('found by fuzzing: a twin stanza (same keys and SOURCE) is left out with a warning; a bad PCAP_INTF or port is an error', () => {
+test('found by fuzzing: stanzas with the same keys and SOURCE are both kept (they take turns) and load; a bad PCAP_INTF or port is an error', () => {
   const st = `SOURCE ANY\nKEY_BASE64 ${V.key_base64}\nHMAC_KEY_BASE64 ${V.hmac_key_base64}\nOPEN_PORTS tcp/22\n`;
   const r = run(`${st}\n${st.replace('tcp/22', 'tcp/443')}`);
-  assert.deepEqual(Object.keys((parse(r.yaml) as { doors: { fwknop: { spa: { clients: object } } } }).doors.fwknop.spa.clients), ['stanza-1']);
-  assert.ok(r.warnings.some((w) => /^access\.conf:6: stanza #2 NOT IMPORTED: same keys and SOURCE as stanza #1/.test(w)), r.warnings.join('\n'));
+  assert.deepEqual(Object.keys((parse(r.yaml) as { doors: { fwknop: { spa: { clients: object } } } }).doors.fwknop.spa.clients), ['stanza-1', 'stanza-2']);
   loadConfigText(r.yaml);
   assert.deepEqual(issues(() => run(st, { fwknopdText: 'PCAP_INTF eth 1;\nPCAP_FILTER udp port 0;\n', fwknopdFile: 'fwknopd.conf' })), [
     '-: : fwknopd.conf:1: PCAP_INTF "eth 1" is not an interface name',
@@ -169,4 +168,14 @@ test('%include and %include_folder are followed in fwknopd\'s order; warnings na
     '-: : /etc/fwknop/loop.conf:5: %INCLUDE /etc/fwknop/loop.conf: included from itself, or nested more than 8 deep',
     '6: : %INCLUDE /etc/fwknop/missing.conf: cannot read: ENOENT',
   ]);
+});
+
+test('found by fuzzing: a FORCE_NAT port another stanza serves here is left out with a warning; OPEN_PORTS duplicates are merged', () => {
+  const st = (extra: string, k: string) => `SOURCE ANY\nKEY_BASE64 ${k}\nHMAC_KEY_BASE64 ${V.hmac_key_base64}\nOPEN_PORTS tcp/22, tcp/22\n${extra}`;
+  const r = run(`${st('', V.key_base64)}${st('FORCE_NAT 192.168.1.10 22\n', Buffer.alloc(32, 8).toString('base64'))}`);
+  const cfg = parse(r.yaml) as { doors: { fwknop: { open: string[]; spa: { clients: Record<string, { open: string[] }> } } } };
+  assert.deepEqual(cfg.doors.fwknop.open, ['22/tcp']);
+  assert.deepEqual(Object.keys(cfg.doors.fwknop.spa.clients), ['stanza-1']);
+  assert.ok(r.warnings.some((w) => /^access\.conf:5: stanza #2 NOT IMPORTED: 22\/tcp=>192\.168\.1\.10:22 and 22\/tcp .* same port 22\/tcp/.test(w)), r.warnings.join('\n'));
+  loadConfigText(r.yaml);
 });

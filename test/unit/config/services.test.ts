@@ -1,6 +1,6 @@
 /** Router doors in the config: the three service forms, and what check-config refuses about them. */
-import { createHash } from 'node:crypto';
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../../../src/core';
 import { loadConfigText, localTargetIssues } from '../../../src/config';
@@ -23,7 +23,7 @@ doors:
     open: ["22/tcp", "192.168.1.10:22/tcp", "[fd00::10]:22", "2222/tcp=>192.168.1.10:22", "5353/udp=>[fd00::10]:53"]
     set_size: 4096
   spa:
-    spa: { clients: { a: { key: "base64:${createHash('sha256').update('services-3').digest('base64')}", open: ["192.168.1.10:22/tcp"] } } }
+    spa: { clients: { a: { key: "base64:${createHash('sha256').update('key 3').digest('base64')}", open: ["192.168.1.10:22/tcp"] } } }
     open: ["192.168.1.10:22/tcp", "443/tcp"]
 `);
   const lan = config.doors[0]!;

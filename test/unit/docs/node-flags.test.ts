@@ -8,8 +8,8 @@ const REPO = resolve(__dirname, '../../../..');
 const read = (f: string): string => readFileSync(resolve(REPO, f), 'utf8');
 
 test('the installed wrapper, the container and the bench run node with the same flags', () => {
-  const bench = /DAEMON_NODE_FLAGS = \[([^\]]*)\]/.exec(read('bench/run.ts'));
-  assert.ok(bench, 'bench/run.ts declares DAEMON_NODE_FLAGS');
+  const bench = /DAEMON_NODE_FLAGS = \[([^\]]*)\]/.exec(read('bench/keepers.ts'));
+  assert.ok(bench, 'bench/keepers.ts declares DAEMON_NODE_FLAGS');
   const flags = [...(bench[1] as string).matchAll(/'([^']+)'/g)].map((m) => m[1] as string);
   assert.ok(flags.length > 0);
   const wrapper = /exec %s (.*?) "\$\$here/.exec(read('Makefile'));

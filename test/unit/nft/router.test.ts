@@ -1,8 +1,8 @@
 /** Router doors in the pure builders: set layout, forward and nat chains, grant/revoke elements, parsing back. */
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { loadConfigText } from '../../../src/config';
 import type { AccessEntry, Grant } from '../../../src/core';
 import { parseService } from '../../../src/core';
@@ -20,7 +20,7 @@ doors:
     open: ["22/tcp", "192.168.1.10:22/tcp", "[fd00::10]:22/tcp", "2222/tcp=>192.168.1.10:22"]
     set_size: 1000
   spa:
-    spa: { clients: { alice: { key: "base64:${createHash('sha256').update('router-7').digest('base64')}" } }, nat_prefix: { ipv4: 24 } }
+    spa: { clients: { alice: { key: "base64:${createHash('sha256').update('key 7').digest('base64')}" } }, nat_prefix: { ipv4: 24 } }
     open: ["192.168.1.11:80/tcp"]
   close:
     sequence: ["9000"]
@@ -189,7 +189,7 @@ test('nft accepts a router ruleset with kernel and SPA router doors in check mod
   const c = cfg(`table: kt
 doors:
   k: { mode: kernel, sequence: ["7000", "8000"], open: ["22/tcp", "192.168.1.10:22/tcp", "2222/tcp=>[fd00::10]:22"] }
-  s: { spa: { clients: { a: { key: "base64:${createHash('sha256').update('router-9').digest('base64')}" } }, nat_prefix: { ipv4: 24, ipv6: 64 } }, open: ["[fd00::11]:80/tcp", "8080/tcp=>192.168.1.11:80"] }
+  s: { spa: { clients: { a: { key: "base64:${createHash('sha256').update('key 9').digest('base64')}" } }, nat_prefix: { ipv4: 24, ipv6: 64 } }, open: ["[fd00::11]:80/tcp", "8080/tcp=>192.168.1.11:80"] }
 `);
   const batch = buildRuleset(c, { extra: buildKernelDoors(c), keep: [{ family: 4, addr: '203.0.113.0/24', kind: 'dnat', proto: 'tcp', port: 8080, set: 'dnat4_s', door: 's', expiresSec: 9 }] });
   execFileSync('ip', ['netns', 'exec', ns, 'nft', '-c', '-j', JSON.stringify(batch)]);

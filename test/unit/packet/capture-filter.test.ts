@@ -39,7 +39,7 @@ function config(doors: Door[]): Config {
     interfaces: ['any'],
     stateDir: '/tmp',
     logLevel: 'info',
-    limits: { maxSources: 1000, maxReplay: 1000, captureBufferMiB: 16 },
+    limits: { maxSources: 1000, maxReplay: 1000, captureRing: 8192 },
     base: { policy: 'drop', allow: [], icmp: true, allowFrom: [] },
     doors,
   };

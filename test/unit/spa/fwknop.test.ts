@@ -183,6 +183,9 @@ test('clock window: stale and future (MAX_SPA_PACKET_AGE is spa.window)', () => 
   assert.equal(why(run(vec('access-a').datagram, d, { nowMs: NOW + 61_000 })), 'stale');
   assert.equal(why(run(vec('access-a').datagram, d, { nowMs: NOW - 61_000 })), 'future');
   assert.ok(run(vec('access-a').datagram, d, { nowMs: NOW + 60_000 }).ok, 'the edge is accepted');
+  const replay = new ReplayCache(120_000, 1000);
+  assert.equal(why(run(vec('timeout-f').datagram, d, { nowMs: NOW - 61_000, replay })), 'future');
+  assert.equal(why(run(vec('timeout-f').datagram, d, { nowMs: NOW, replay })), 'replayed', 'a datagram from the future is spent: not accepted when its time comes');
 });
 
 test('garbage, a tacked-on salt prefix and a wrong HMAC key open nothing', () => {
@@ -256,4 +259,17 @@ test('SHA3 HMACs (fwknopd accepts them) verify; an authentic GnuPG datagram is r
   const gpg = Buffer.concat([Buffer.from([0x85, 0x02, 0x0c]), Buffer.alloc(300, 0x42)]).toString('base64').replace(/=+$/, '').slice(2);
   const fwd = `${gpg}${fwknopHmac('sha256', HMAC, gpg)}`;
   assert.equal(why(run(fwd, door(''))), 'gpg-refused');
+});
+
+test('stanzas sharing keys: when the first refuses, the next whose SOURCE holds the sender decides (as fwknopd)', () => {
+  const k = `key: "base64:${V.key_base64}", hmac_key: "base64:${V.hmac_key_base64}"`;
+  const d = loadConfigText(`doors:\n  fw:\n    open: ["22/tcp", "443/tcp"]\n    spa:\n      format: fwknop\n      clients:\n        any: { ${k}, open: ["22/tcp"] }\n        office: { ${k}, from: ["192.0.2.0/24"], open: ["443/tcp"] }\n`).config.doors[0] as SpaDoor;
+  const g = buildFwknopDatagram({ key: KEY, hmacKey: HMAC, rand: '1234567890123456', salt: Buffer.alloc(8, 7), username: 'root', timestamp: NOW / 1000, message: '192.0.2.7,tcp/443' });
+  const r = run(g, d);
+  assert.ok(r.ok, why(r));
+  assert.equal(r.value.client, 'office');
+  const away = buildFwknopDatagram({ key: KEY, hmacKey: HMAC, rand: '1234567890123456', salt: Buffer.alloc(8, 8), username: 'root', timestamp: NOW / 1000, message: '198.51.100.9,tcp/443' });
+  const denied = run(away, d, { src: '198.51.100.9' });
+  assert.equal(why(denied), 'access-denied', 'only the first stanza holds this source');
+  assert.ok(!denied.ok && denied.append, 'spent');
 });
