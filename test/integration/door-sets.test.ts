@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KNOCKCTL, REPO, type Lab, skipReason, sleep, upLab } from './support/lab';
 import { scratch, startDaemon, writeConfig } from './support/daemon';
@@ -43,10 +42,6 @@ doors:
   assert.ok(entry, kg.stdout);
   const cfg = setsConfig(`{ alice: { ${entry[1]}: "${entry[2]}" } }`);
   const d = await startDaemon(l, cfg);
-  // SPA v2: the key file also names this server's identity and the door (install-ruleset made the identity).
-  const id = await l.knockctl(l.server.ns, 'identity', '-c', cfg, '--door', 'spa');
-  assert.equal(id.code, 0, id.stderr);
-  appendFileSync(key, id.stdout);
   // Six sources knock the flooded door at once (a replayed sequence from many addresses).
   const net = a.ip4.split('.').slice(0, 3).join('.');
   const addrs = Array.from({ length: 6 }, (_, i) => `${net}.${20 + i}`);

@@ -7,7 +7,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KNOCKCTL, type Host, type Lab, skipReason, sleep } from './support/lab';
 import { scratch, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
@@ -115,10 +114,6 @@ doors:
   assert.ok(entry, kg.stdout);
   const cfg = routerConfig(`{ alice: { ${entry[1]}: "${entry[2]}" } }`);
   const d = await startDaemon(l, cfg);
-  // SPA v2: the key file also names this server's identity and the door (install-ruleset made the identity).
-  const id = await l.knockctl(l.server.ns, 'identity', '-c', cfg, '--door', 'lan-spa');
-  assert.equal(id.code, 0, id.stderr);
-  appendFileSync(key, id.stdout);
   assert.equal(await l.connects(a, lan.ip4, 22), false);
   const sent = await l.exec(a.ns, process.execPath, KNOCKCTL, 'spa', l.server.ip4, '-k', key);
   assert.equal(sent.code, 0, sent.stderr);
