@@ -72,18 +72,20 @@ test('an SPA door honours interfaces: the same valid datagram is refused on anot
   const [a, b] = l.clients as [Host, Host];
   const dir = scratch();
   const key = join(dir, 'alice.key');
-  const kg = await l.exec(l.server.ns, process.execPath, KNOCKCTL, 'keygen', '--name', 'alice', '--out', key);
-  assert.equal(kg.code, 0, kg.stderr);
-  const entry = (/\{ key: "[^"]+" \}/.exec(kg.stdout) as RegExpExecArray)[0];
-  const cfg = writeConfig(dir, `table: kt
+  const door = (clients: string): string => writeConfig(dir, `table: kt
 state_dir: ${dir}/state
 doors:
   ssh-spa:
-    spa: { port: 62201, clients: { alice: ${entry} } }
+    spa: { port: 62201, clients: ${clients} }
     open: ["22/tcp"]
     timeout: 30
     interfaces: [${serverLink(l, 1)}]
 `);
+  // SPA v2: the client key is made for this server's identity and door (keygen reads the config).
+  const kg = await l.exec(l.server.ns, process.execPath, KNOCKCTL, 'keygen', '-c', door('{}'), '--door', 'ssh-spa', '-n', 'alice', '-o', key, '--host', l.server.ip4);
+  assert.equal(kg.code, 0, kg.stderr);
+  const entry = (/\{ key: "[^"]+" \}/.exec(kg.stdout) as RegExpExecArray)[0];
+  const cfg = door(`{ alice: ${entry} }`);
   await l.service(22);
   const d = await startDaemon(l, cfg);
   const spa = (from: Host) => l.exec(from.ns, process.execPath, KNOCKCTL, 'spa', l.server.ip4, '-k', key, '-o', '22/tcp');
