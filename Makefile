@@ -44,10 +44,10 @@ $(STAMP): package.json package-lock.json
 
 deps: system-deps $(STAMP)
 
-# tsc, then ajv's standalone validators for the schemas (tools/gen-validators.ts: check-config start-up).
+# tsc, then ajv's standalone validators for the schemas (schemas/gen-validators.ts: check-config start-up).
 build: $(STAMP)
 	$(TSC) -p tsconfig.json
-	$(NODE) dist/tools/gen-validators.js
+	$(NODE) dist/schemas/gen-validators.js
 
 test: deps build unit lint integration
 

@@ -28,7 +28,7 @@ export function schemaKey(schemaObj: object): string {
   return `${(h >>> 0).toString(16)}-${text.length}`;
 }
 
-/** Name of the validator `make build` generates for a schema (tools/gen-validators.ts): its `$id`'s file name. */
+/** Name of the validator `make build` generates for a schema (schemas/gen-validators.ts): its `$id`'s file name. */
 export function generatedName(schemaObj: object): string | undefined {
   const id = (schemaObj as { $id?: unknown }).$id;
   return typeof id === 'string' ? /([A-Za-z0-9.-]+)$/.exec(id)?.[1] : undefined;

@@ -6,8 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import standaloneCode from 'ajv/dist/standalone';
-import configSchema from '../schemas/config.schema.json';
-import clientSchema from '../schemas/client.schema.json';
+import configSchema from './config.schema.json';
+import clientSchema from './client.schema.json';
 import { generatedName, newAjv, schemaKey } from '../src/config/validate';
 
 const out = join(__dirname, '../src/config/generated');
