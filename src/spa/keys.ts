@@ -79,7 +79,9 @@ export function parseClientKeyFile(text: string): Outcome<ClientKeyFile, KeyPars
   for (const line of lines.slice(1)) {
     const m = /^([a-z_]+):\s*(\S+)$/.exec(line);
     const field = m?.[1] as (typeof FIELDS)[number] | undefined;
-    if (!m || !field || !FIELDS.includes(field)) return reject('bad-key', `line "${line.startsWith('secret') ? 'secret: ...' : line.slice(0, 40)}" is not one of ${FIELDS.join(', ')} followed by ": value"`);
+    // Name the field at most: an unknown line may be a pasted key, which must not reach a terminal or log.
+    const name = /^([a-z_]{1,20}):/.exec(line)?.[1];
+    if (!m || !field || !FIELDS.includes(field)) return reject('bad-key', `${name ? `field "${name}"` : 'a line without "field: value"'} is not one of ${FIELDS.join(', ')} followed by ": value"`);
     if (f[field] !== undefined) return reject('bad-key', `"${field}" is given twice`);
     f[field] = m[2] as string;
   }

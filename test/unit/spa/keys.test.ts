@@ -56,6 +56,8 @@ test('bad key files are refused with the expected form, never echoing key materi
     [good.replace('port: 62201', 'port: 99999'), /port/],
     [good.replace('server: x25519:', 'server: x25519:AB'), /server identity/],
     [`${good}colour: blue\n`, /not one of/],
+    // A pasted bare key on a line of its own is refused without being echoed.
+    [`${good}AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=\n`, /a line without "field: value"/],
   ];
   for (const [c, why] of cases) {
     const r = parseClientKeyFile(c);
