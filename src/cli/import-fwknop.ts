@@ -2,7 +2,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, type PortSpec, parsePortSpec } from '../core';
-import { writeFileAtomicSync } from '../io/atomic-file';
+import { writeImport } from './import-output';
 import { fileError } from './system-errors';
 import { importFwknop } from '../config/fwknop-import';
 
@@ -48,10 +48,5 @@ export function importFwknopCommand(file: string, opts: { fwknopdConf?: string; 
     ...(opts.fwknopdConf !== undefined ? { fwknopdText: read(opts.fwknopdConf), fwknopdFile: opts.fwknopdConf } : {}),
     ...(defaultOpen ? { defaultOpen } : {}),
   });
-  for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-  if (opts.out) {
-    writeFileAtomicSync(opts.out, r.yaml, { mode: 0o600, force: opts.force === true });
-    process.stderr.write(`wrote ${opts.out}; check it with: knockctl check-config -c ${opts.out}\n`);
-  } else process.stdout.write(r.yaml);
-  return 0;
+  return writeImport(r, opts);
 }

@@ -1,7 +1,7 @@
 /** `knockctl import-knockd FILE`: translate a knockd.conf into our config (YAML on stdout or -o FILE). */
 import { readFileSync } from 'node:fs';
 import { fileError } from './system-errors';
-import { writeFileAtomicSync } from '../io/atomic-file';
+import { writeImport } from './import-output';
 import { importKnockd } from '../config/knockd-import';
 
 export function importKnockdCommand(file: string, opts: { out?: string; force?: boolean }): number {
@@ -12,10 +12,5 @@ export function importKnockdCommand(file: string, opts: { out?: string; force?: 
     throw fileError('knockd config', file, e);
   }
   const r = importKnockd(text, file);
-  for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-  if (opts.out) {
-    writeFileAtomicSync(opts.out, r.yaml, { mode: 0o600, force: opts.force === true });
-    process.stderr.write(`wrote ${opts.out}; check it with: knockctl check-config -c ${opts.out}\n`);
-  } else process.stdout.write(r.yaml);
-  return 0;
+  return writeImport(r, opts);
 }
