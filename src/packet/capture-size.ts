@@ -11,9 +11,9 @@ export const SLL2_HEADER = 20;
  * header: 20 + 40 + 92 + 8. A knock needs nothing past the TCP flags byte.
  */
 export const HEADER_BUDGET = 160;
-/** Largest UDP payload of our SPA datagrams (src/spa/wire.ts). */
-export const SPA_MAX_PAYLOAD = 512;
-/** Largest fwknop 2.6 SPA datagram payload a door with `spa.format: fwknop` accepts. */
+/** Largest UDP payload of our SPA datagrams: MAX_PACKET_LEN of src/spa/wire.ts (a unit test keeps them equal). */
+export const SPA_MAX_PAYLOAD = 1024;
+/** Largest fwknop 2.6 SPA datagram payload a door with `spa.format: fwknop` accepts (FWKNOP_MAX_PACKET_LEN, kept equal by a test). */
 export const FWKNOP_MAX_PAYLOAD = 1500;
 /** The parts of the config this module reads (structural: `packet/` imports only `core/`). */
 export interface SnapConfigView {

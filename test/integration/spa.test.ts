@@ -308,3 +308,28 @@ test('an Ed25519 client with its own key appends `knockctl identity` to its key 
   await d.event('grant', (x) => x.src === bob.ip4 && x.client === 'bob');
   assert.equal(await l.connects(bob, l.server.ip4, 22), true);
 });
+
+test('a datagram near the v2 maximum (over 700 bytes: many long services asked for) is captured whole and opens them all', { skip }, async (t) => {
+  const l = await lab(t, 1);
+  const alice = l.clients[0]!;
+  const dir = scratch();
+  // Forwarded services with long IPv6 targets: the request's text, not the door count, sets the length.
+  const services = Array.from({ length: 14 }, (_, i) => `[fd00:1234:5678:9abc:def0:1234:5678:${(i + 1).toString(16)}]:${20001 + i}/tcp`);
+  const bigConfig = (clients: string): string => writeConfig(dir, `table: kt
+state_dir: ${dir}/state
+doors:
+  ssh-spa:
+    spa: { port: 62201, clients: ${clients} }
+    open: ${JSON.stringify(services)}
+    timeout: 30
+`);
+  const k = (await keygen(l, dir, ['alice'], { cfg: bigConfig('{}') })).alice!;
+  const d = await startDaemon(l, bigConfig(one('alice', k)));
+  // Over IPv6, as the services are IPv6 ones (the key file names the server's IPv4 address: --any-host).
+  const send = (): Promise<ExecResult> => l.exec(alice.ns, process.execPath, KNOCKCTL, 'spa', l.server.ip6, '-k', k.file, '--any-host', '-o', ...services);
+  const payload = await captureNext(l, dir, send);
+  assert.ok(payload.length > 700, `the datagram is ${payload.length} bytes: longer than the 512-byte payload the capture once kept`);
+  const g = await d.event('grant', (x) => x.src === alice.ip6);
+  assert.deepEqual([...(g.ports as string[])].sort(), [...services].sort(), 'every service asked for');
+  assert.equal(d.count('spa-reject'), 0);
+});

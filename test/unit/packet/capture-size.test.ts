@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { snapLengthFor, HEADER_BUDGET, SPA_MAX_PAYLOAD, FWKNOP_MAX_PAYLOAD } from '../../../src/packet';
 import { ringFor, ringFrameBytes } from '../../../src/io/pcap-ring';
+import { MAX_PACKET_LEN } from '../../../src/spa/wire';
+import { FWKNOP_MAX_PACKET_LEN } from '../../../src/spa/fwknop/wire';
 
 const knock = { kind: 'knock' as const };
 const spa = (format?: string) => ({ kind: 'spa' as const, spa: { port: 62201, ...(format ? { format } : {}) } });
@@ -12,7 +14,13 @@ test('snap length: headers for knock doors, plus the largest SPA datagram any do
   assert.equal(snapLengthFor({ doors: [knock] }), HEADER_BUDGET);
   assert.equal(snapLengthFor({ doors: [knock, spa()] }), HEADER_BUDGET + SPA_MAX_PAYLOAD);
   assert.equal(snapLengthFor({ doors: [spa(), spa('fwknop'), knock] }), HEADER_BUDGET + FWKNOP_MAX_PAYLOAD);
-  assert.equal(HEADER_BUDGET + SPA_MAX_PAYLOAD, 672);
+  assert.equal(HEADER_BUDGET + SPA_MAX_PAYLOAD, 1184);
+});
+
+test('the capture keeps every byte of the largest datagram each SPA format accepts', () => {
+  // A snap length below a format's maximum would cut its longest valid datagrams: they could never verify.
+  assert.equal(SPA_MAX_PAYLOAD, MAX_PACKET_LEN);
+  assert.equal(FWKNOP_MAX_PAYLOAD, FWKNOP_MAX_PACKET_LEN);
 });
 
 test('the ring is sized in packets: frames of the snap length, whole pages', () => {
@@ -21,7 +29,7 @@ test('the ring is sized in packets: frames of the snap length, whole pages', () 
   assert.equal(ringFrameBytes(1660), 1760);
   // Knock only: 16 frames a page, no waste.
   assert.deepEqual(ringFor(8192, 160), { bufferBytes: 8192 * 256, frames: 8192, memoryBytes: 2 << 20 });
-  // SPA: 5 frames of 768 B a page; at least the packets asked for.
+  // A 672-byte snap length: 5 frames of 768 B a page; at least the packets asked for.
   const r = ringFor(8192, 672);
   assert.ok(r.frames >= 8192 && r.frames < 8192 + 5);
   assert.equal(r.bufferBytes, r.frames * 768, 'whole pages asked for: libpcap rounds down to whole blocks');
