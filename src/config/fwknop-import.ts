@@ -8,6 +8,7 @@ import { Document, isSeq, visit } from 'yaml';
 import { ConfigError, type ConfigIssue, type PortSpec, formatPortSpec, parseAddr, parseCidr } from '../core';
 import { type AccessReader, type FwknopStanza, type FwknopValue, isYes, parseAccessConf, parseFwknopdConf } from './fwknop-parse';
 import { FWKNOP_MAX_HMAC_KEY_LEN, FWKNOP_MAX_KEY_LEN } from './fwknop-client';
+import { MAX_SPA_WINDOW_SEC } from './spa-checks';
 
 /** fwknopd's defaults: FW_ACCESS_TIMEOUT 30 s, MAX_FW_TIMEOUT 300 s, MAX_SPA_PACKET_AGE 120 s, port 62201. */
 const FW_ACCESS_TIMEOUT = 30;
@@ -198,7 +199,10 @@ function daemonSettings(ctx: Ctx, text: string, file: string, out: Raw, spa: Raw
   const udp = vars.get('UDPSERV_PORT');
   if (isYes(vars.get('ENABLE_UDP_SERVER')) && udp) portOf(udp, udp.value);
   const age = vars.get('MAX_SPA_PACKET_AGE');
-  if (age && /^[0-9]{1,6}$/.test(age.value)) spa.window = Math.max(5, Number(age.value));
+  if (age && /^[0-9]{1,6}$/.test(age.value)) {
+    spa.window = Math.min(MAX_SPA_WINDOW_SEC, Math.max(5, Number(age.value)));
+    if (Number(age.value) > MAX_SPA_WINDOW_SEC) ctx.warn(age, `MAX_SPA_PACKET_AGE ${age.value}: spa.window is at most ${MAX_SPA_WINDOW_SEC}s (a longer window keeps captured datagrams usable longer); imported as ${MAX_SPA_WINDOW_SEC}`, file);
+  }
   const note: Record<string, (v: FwknopValue) => string | undefined> = {
     ENABLE_SPA_PACKET_AGING: (v) => (isYes(v) ? undefined : 'packet aging is always on in nftknock (spa.window)'),
     ENABLE_DIGEST_PERSISTENCE: (v) => (isYes(v) ? undefined : 'the replay cache is always on and persisted in state_dir'),

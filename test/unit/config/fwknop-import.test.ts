@@ -179,3 +179,11 @@ test('found by fuzzing: a FORCE_NAT port another stanza serves here is left out 
   assert.ok(r.warnings.some((w) => /^access\.conf:5: stanza #2 NOT IMPORTED: 22\/tcp=>192\.168\.1\.10:22 and 22\/tcp .* same port 22\/tcp/.test(w)), r.warnings.join('\n'));
   loadConfigText(r.yaml);
 });
+
+test('found by fuzzing: a MAX_SPA_PACKET_AGE above spa.window\'s bound is imported at the bound, with a warning, and loads', () => {
+  const st = `SOURCE ANY\nKEY_BASE64 ${V.key_base64}\nHMAC_KEY_BASE64 ${V.hmac_key_base64}\nOPEN_PORTS tcp/22\n`;
+  const r = run(st, { fwknopdText: 'MAX_SPA_PACKET_AGE 65536;\n', fwknopdFile: 'fwknopd.conf' });
+  assert.equal((parse(r.yaml) as { doors: { fwknop: { spa: { window: number } } } }).doors.fwknop.spa.window, 3600);
+  assert.ok(r.warnings.some((w) => /fwknopd\.conf.*1.*MAX_SPA_PACKET_AGE 65536/.test(w)), r.warnings.join('\n'));
+  loadConfigText(r.yaml);
+});
