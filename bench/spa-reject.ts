@@ -15,16 +15,9 @@ import { loadConfigText, type SpaDoor } from '../src/config';
 import {
   buildSpaKeyring, buildSpaPacket, CostLimiter, generateClientKey, generateIdentity, ReplayCache, serverEntryOf, verifySpa, type SpaClientKey,
 } from '../src/spa';
+import type { RateResult } from './inproc';
 
-export interface SpaRateResult {
-  readonly name: string;
-  readonly ops: number;
-  readonly seconds: number;
-  readonly perSec: number;
-  readonly heapGrowthMB: number;
-  readonly outcome: string;
-}
-type Rate = (name: string, fn: (i: number) => string) => SpaRateResult;
+type Rate = (name: string, fn: (i: number) => string) => RateResult;
 
 export const SPA_CLIENT_COUNTS = [1, 100, 1000] as const;
 
@@ -35,9 +28,9 @@ function doorWith(n: number): { door: SpaDoor; keys: SpaClientKey[]; maxReplay: 
   return { door: cfg.doors.find((d): d is SpaDoor => d.kind === 'spa') as SpaDoor, keys, maxReplay: cfg.limits.maxReplay };
 }
 
-export function spaRejectCases(rate: Rate): SpaRateResult[] {
+export function spaRejectCases(rate: Rate): RateResult[] {
   const identity = generateIdentity();
-  const out: SpaRateResult[] = [];
+  const out: RateResult[] = [];
   for (const n of SPA_CLIENT_COUNTS) {
     const { door, keys, maxReplay } = doorWith(n);
     const keyring = buildSpaKeyring(door, identity);
@@ -57,7 +50,7 @@ export function spaRejectCases(rate: Rate): SpaRateResult[] {
     };
     // The two cheap paths are the goal's figures: best of 3 runs, so another process on the core
     // during one run does not stand for the verifier's cost.
-    const best = (name: string, fn: (i: number) => string): SpaRateResult =>
+    const best = (name: string, fn: (i: number) => string): RateResult =>
       [rate(name, fn), rate(name, fn), rate(name, fn)].reduce((a, b) => (b.perSec > a.perSec ? b : a));
     out.push(
       best(`spa garbage, ${n} client(s) (best of 3)`, (i) => reason(garbage[i & 1023] as Uint8Array, limited)),

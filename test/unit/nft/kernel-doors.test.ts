@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { nftCheckSkip, throwawayNetns } from './throwaway-netns';
 import { loadConfigText } from '../../../src/config';
 import { buildKernelDoors, buildRuleset, kernelDoorChain, liveSet, stageSet } from '../../../src/nft';
 
@@ -122,22 +123,8 @@ test('buildRuleset places the door parts: declarations before the input chain, j
   assert.ok(rules.findIndex((r) => r.includes('"jump"')) < rules.findIndex((r) => r.includes('@allowed4')));
 });
 
-function nftCheckSkip(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root for nft -c in a throwaway namespace';
-  try {
-    execFileSync('nft', ['--version']);
-    return false;
-  } catch {
-    return 'nft not installed';
-  }
-}
-
 test('nft accepts the whole batch in check mode (throwaway namespace)', { skip: nftCheckSkip() }, (t) => {
-  const ns = `kdunit${process.pid}`;
-  t.after(() => {
-    try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch { /* never created */ }
-  });
-  execFileSync('ip', ['netns', 'add', ns]);
+  const ns = throwawayNetns(t, 'kdunit');
   const c = cfg(`${SSH}  close:\n    mode: kernel\n    sequence: ["9100:udp", "9200:udp"]\n    action: revoke\n    from: ["10.0.0.0/8", "2001:db8::/32"]\n    interfaces: [eth0]\n    open: ["22/tcp"]\n`);
   for (const policy of ['drop', 'guard']) {
     const withPolicy = { ...c, base: { ...c.base, policy: policy as 'drop' | 'guard' } };

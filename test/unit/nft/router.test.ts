@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { nftCheckSkip, throwawayNetns } from './throwaway-netns';
 import { loadConfigText } from '../../../src/config';
 import type { AccessEntry, Grant } from '../../../src/core';
 import { parseService } from '../../../src/core';
@@ -170,22 +171,8 @@ test('kept grants go back to their set, or to the shared set when their door is 
   assert.deepEqual(els, [['fwd4_lan', 12], ['allowed4', 5], ['dnat4', 5]]);
 });
 
-function nftCheckSkip(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root for nft -c in a throwaway namespace';
-  try {
-    execFileSync('nft', ['--version']);
-    return false;
-  } catch {
-    return 'nft not installed';
-  }
-}
-
 test('nft accepts a router ruleset with kernel and SPA router doors in check mode (throwaway namespace)', { skip: nftCheckSkip() }, (t) => {
-  const ns = `rtunit${process.pid}`;
-  t.after(() => {
-    try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch { /* never created */ }
-  });
-  execFileSync('ip', ['netns', 'add', ns]);
+  const ns = throwawayNetns(t, 'rtunit');
   const c = cfg(`table: kt
 doors:
   k: { mode: kernel, sequence: ["7000", "8000"], open: ["22/tcp", "192.168.1.10:22/tcp", "2222/tcp=>[fd00::10]:22"] }
