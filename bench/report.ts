@@ -152,8 +152,9 @@ function startupSection(r: Results): string {
   if (!s) return 'Not measured in this run.';
   const rows = s.rows.map((x) => `| ${x.name} | **${f(median(x.ms), 0)}** | ${f(percentile(x.ms, 0.9), 0)} | ${f(Math.min(...x.ms), 0)}–${f(Math.max(...x.ms), 0)} | ${x.ms.length}/${x.ms.length + x.failed}${x.error ? ` (${x.error})` : ''} |`);
   return `\`knockctl\` as installed: the launcher of the one-file bundle (src/cli/launch.ts) under node with the
-installed flags, and for comparison the same commands on tsc's output, one file per module (what
-ran before the bundle). bench/startup.ts runs each command 3 times unmeasured, then
+installed flags; beside it Debian's \`knock\` client (C) sending the same knocks (knockd has no
+counterpart of check-config), and the same commands on tsc's output, one file per module (what ran
+before the bundle). bench/startup.ts runs each command 3 times unmeasured, then
 ${String(r.params.startupRuns)} times one after another, in the client namespace and a service's environment; the time is
 from spawn to exit. The knock sends the three knocks to the server's address on the lab link;
 check-config validates the bench's config and runs the daemon's runtime check (key files, SPA

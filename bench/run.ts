@@ -175,6 +175,7 @@ const SECTIONS: Section[] = [
         { name: 'node itself (`node -e 0`, the floor)', argv: [...node, '-e', '0'] },
         { name: `\`knockctl ${knock.join(' ')}\``, argv: [...node, KNOCKCTL, ...knock] },
         { name: '`knockctl check-config -c CONFIG` (the bench\'s config: a knock door and an SPA door)', argv: [...node, KNOCKCTL, ...check] },
+        { name: `Debian's knock client (knockd ${ctx.results.machine.knockd}), the same three knocks`, argv: ['/usr/bin/knock', lab.server.ip4, ...KNOCKS] },
         { name: 'the same knock, unbundled (tsc\'s output, one file per module)', argv: [...node, unbundled, ...knock] },
         { name: 'the same check-config, unbundled', argv: [...node, unbundled, ...check] },
       ];
