@@ -18,7 +18,7 @@ import { Daemon, Firewall, ForeignTableError, notInstalled, type DaemonStats, ty
 import { configPath, readConfig } from './context';
 import { withLines } from './check-config';
 import type { MetricsServer } from './metrics';
-import { spaIdentityFor } from './identity';
+import { spaIdentityLoader } from './identity';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
@@ -65,14 +65,13 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   const owner = await new Firewall(nft, config.table, undefined, probe).ownership();
   if (owner === 'absent') throw notInstalled(config.table);
   if (owner === 'foreign') throw new ForeignTableError(config.table);
-  const spaIdentity = spaIdentityFor(config, log);
   const local = new LocalAddresses();
   const daemon = new Daemon({
     capture: new PcapCapture({ interfaces: config.interfaces, ringPackets: config.limits.captureRing, onError: (e) => log.error({ event: 'internal-error', reason: `capture: ${e.message}` }, 'capture read failed; retrying in 1 s') }),
     nft, probe, clock: systemClock, log, isLocal: (a) => local.has(a),
     store: new FsStateStore(config.stateDir),
     hooks: new ExecHookRunner(),
-    files: Object.assign(new FsRuntimeFiles(file), { spaIdentity }),
+    files: Object.assign(new FsRuntimeFiles(file), { spaIdentity: spaIdentityLoader(config.stateDir, log) }),
     onStats: (stats, rt) => status(stats, rt),
   });
   // A full or read-only state_dir must not stop the daemon: knocks still work, SPA fails closed.
