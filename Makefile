@@ -44,10 +44,25 @@ $(STAMP): package.json package-lock.json
 
 deps: system-deps $(STAMP)
 
-# tsc, then ajv's standalone validators for the schemas (schemas/gen-validators.ts: check-config start-up).
+# The node flags knockctl runs with as installed (the wrapper below, the Containerfile's NODE_OPTIONS,
+# the bench: test/unit/docs/node-flags.test.ts keeps them in step). --max-semi-space-size=2 keeps V8's
+# young generation small: under a flood every captured packet allocates a short-lived event; the
+# daemon's peak RSS for 1M spoofed first knocks was ~150 MB with V8's default and ~130 MB with it.
+NODE_FLAGS := --max-semi-space-size=2
+# The CLI as one file (src/cli/launch.ts says why): tsc's output bundled, node_modules included
+# except koffi (native), ASCII only (V8 then holds the source as one byte per character), no comments
+# or indentation, with a source map back to src/ (node --enable-source-maps).
+ESBUILD := node_modules/.bin/esbuild
+BUNDLE_FLAGS := --bundle --platform=node --target=node20 --format=cjs --external:koffi \
+  --charset=ascii --legal-comments=none --minify-whitespace --sourcemap --log-level=warning
+
+# tsc; ajv's standalone validators for the schemas (schemas/gen-validators.ts); the bundle; its code
+# cache, made under the installed node flags (V8 ignores a cache made under other flags).
 build: $(STAMP)
 	$(TSC) -p tsconfig.json
 	$(NODE) dist/schemas/gen-validators.js
+	$(ESBUILD) dist/src/cli/main.js $(BUNDLE_FLAGS) --outfile=dist/bundle/knockctl.js
+	$(NODE) $(NODE_FLAGS) -e "require('./dist/src/cli/launch.js').writeCodeCache()"
 
 test: deps build unit lint integration
 
@@ -87,10 +102,8 @@ clean:
 BINDIR     ?= $(PREFIX)/bin
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 CONFDIR    ?= /etc/knockctl
-# The wrapper runs the node found now by absolute path: sudo's secure_path and systemd's PATH may
-# not see the same node as the shell that installed. --max-semi-space-size=2 keeps V8's young
-# generation small: under a flood every captured packet allocates a short-lived event; the daemon's
-# peak RSS for 1M spoofed first knocks was ~150 MB with V8's default and ~130 MB with this flag.
+# The wrapper runs the node found now by absolute path (sudo's secure_path and systemd's PATH may
+# not see the same node as the shell that installed) with NODE_FLAGS, on the bundle's launcher.
 NODE_BIN   := $(shell command -v $(NODE) 2>/dev/null)
 OWNER      := $(if $(filter 0,$(shell id -u)),-o root -g root,)
 SYSTEMD_UP := $(if $(DESTDIR),,$(wildcard /run/systemd/system))
@@ -98,23 +111,22 @@ SYSTEMD_UP := $(if $(DESTDIR),,$(wildcard /run/systemd/system))
 install: $(if $(DESTDIR),,runtime-deps)
 	@test -n "$(NODE_BIN)" || { echo "install: $(NODE) not found in PATH"; exit 1; }
 	@test -n "$(DESTDIR)" -o "$$(id -u)" = 0 || { echo "install: need root (sudo make install), or DESTDIR=... for a staged install"; exit 1; }
-	@test -f dist/src/cli/main.js || $(MAKE) build
+	@test -f dist/bundle/knockctl.js.cache || $(MAKE) build
 	@# Stage beside the target, then swap, so a failed copy never leaves half a program.
-	rm -rf '$(DESTDIR)$(LIBDIR).new' && install -d -m 0755 '$(DESTDIR)$(LIBDIR).new/dist' '$(DESTDIR)$(LIBDIR).new/node_modules'
-	cp -R dist/src dist/schemas dist/nft '$(DESTDIR)$(LIBDIR).new/dist/'
+	@# The program is the bundle, its code cache and source map, and its launcher; koffi (native, not
+	@# bundled) is its one package.
+	rm -rf '$(DESTDIR)$(LIBDIR).new' && install -d -m 0755 '$(DESTDIR)$(LIBDIR).new/dist/src/cli' '$(DESTDIR)$(LIBDIR).new/node_modules'
+	cp -R dist/bundle '$(DESTDIR)$(LIBDIR).new/dist/'
+	cp dist/src/cli/launch.js '$(DESTDIR)$(LIBDIR).new/dist/src/cli/'
+	cp -R node_modules/koffi '$(DESTDIR)$(LIBDIR).new/node_modules/'
 	cp package.json README.md '$(DESTDIR)$(LIBDIR).new/'
 	cp -R docs '$(DESTDIR)$(LIBDIR).new/docs'
-	@# Production dependencies only: npm's own view of the tree, without dev dependencies (no network).
-	@deps=$$(npm ls --omit=dev --all --parseable 2>/dev/null | sed -n 's|^$(CURDIR)/node_modules/||p' | grep -v '/node_modules/' | sort -u); \
-	test -n "$$deps" || { echo "install: npm ls found no production dependencies (run make deps)"; exit 1; }; \
-	for d in $$deps; do install -d "$(DESTDIR)$(LIBDIR).new/node_modules/$$(dirname $$d)"; cp -R "node_modules/$$d" "$(DESTDIR)$(LIBDIR).new/node_modules/$$d"; done
-	@test -d '$(DESTDIR)$(LIBDIR).new/node_modules/typescript' && { echo "install: dev dependency typescript was copied"; exit 1; } || true
 	rm -rf '$(DESTDIR)$(LIBDIR).old'
 	if [ -e '$(DESTDIR)$(LIBDIR)' ]; then mv '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(LIBDIR).old'; fi
 	mv '$(DESTDIR)$(LIBDIR).new' '$(DESTDIR)$(LIBDIR)' && rm -rf '$(DESTDIR)$(LIBDIR).old'
 	install -d -m 0755 '$(DESTDIR)$(BINDIR)'
 	@# Relative to the wrapper's own location, so a staged (DESTDIR) or moved tree runs as installed.
-	printf '#!/bin/sh\n# knockctl, installed by nftknock'"'"'s make install\nhere=$$(dirname "$$(readlink -f "$$0")")\nexec %s --max-semi-space-size=2 "$$here/%s/dist/src/cli/main.js" "$$@"\n' \
+	printf '#!/bin/sh\n# knockctl, installed by nftknock'"'"'s make install\nhere=$$(dirname "$$(readlink -f "$$0")")\nexec %s $(NODE_FLAGS) "$$here/%s/dist/src/cli/launch.js" "$$@"\n' \
 	  '$(NODE_BIN)' "$$(realpath -m --relative-to='$(BINDIR)' '$(LIBDIR)')" > '$(DESTDIR)$(BINDIR)/knockctl'
 	chmod 0755 '$(DESTDIR)$(BINDIR)/knockctl'
 	install -d -m 0700 $(OWNER) '$(DESTDIR)$(CONFDIR)'

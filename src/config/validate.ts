@@ -5,6 +5,7 @@
 import type Ajv from 'ajv';
 import type { ErrorObject, Options, ValidateFunction } from 'ajv';
 import schema from '../../schemas/config.schema.json';
+import { createHash } from 'node:crypto';
 import type { ConfigIssue } from '../core';
 
 /** A validator for one of our schemas: every problem as `{segs, message}`, in plain words. */
@@ -20,12 +21,13 @@ export function newAjv(extra: Options = {}): Ajv {
   return ajv;
 }
 
-/** FNV-1a of the schema's JSON: ties a generated validator to the exact schema it was made from. */
+/**
+ * SHA-256 of the schema's JSON: ties a generated validator to the exact schema it was made from.
+ * Native hashing on purpose: a per-character loop here ran hot enough at start-up to wake V8's
+ * optimizing compiler, whose code pages then stayed in the daemon's resident memory.
+ */
 export function schemaKey(schemaObj: object): string {
-  const text = JSON.stringify(schemaObj);
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return `${(h >>> 0).toString(16)}-${text.length}`;
+  return createHash('sha256').update(JSON.stringify(schemaObj)).digest('hex');
 }
 
 /** Name of the validator `make build` generates for a schema (schemas/gen-validators.ts): its `$id`'s file name. */

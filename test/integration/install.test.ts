@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { REPO } from './support/lab';
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const skip = !has('make') ? 'make is not installed' : !existsSync(join(REPO, 'dist/src/cli/main.js')) ? 'run make build first' : undefined;
+const skip = !has('make') ? 'make is not installed' : !existsSync(join(REPO, 'dist/bundle/knockctl.js')) ? 'run make build first' : undefined;
 const isRoot = process.getuid?.() === 0;
 
 function make(...args: string[]): { code: number; out: string } {
@@ -32,10 +32,13 @@ test('make install DESTDIR=...: layout, modes, a runnable knockctl, config kept 
 
   const r = make('install', `DESTDIR=${dest}`);
   assert.equal(r.code, 0, r.out);
-  for (const p of ['dist/src/cli/main.js', 'dist/schemas/config.schema.json', 'dist/nft', 'package.json', 'docs/operations.md', 'node_modules/commander/package.json', 'node_modules/koffi/package.json', 'node_modules/pino/package.json']) {
+  for (const p of ['dist/bundle/knockctl.js', 'dist/bundle/knockctl.js.cache', 'dist/bundle/knockctl.js.map', 'dist/src/cli/launch.js', 'package.json', 'docs/operations.md', 'node_modules/koffi/package.json']) {
     assert.ok(existsSync(join(lib, p)), `${p} installed under lib/nftknock`);
   }
-  assert.ok(!existsSync(join(lib, 'node_modules/typescript')), 'no dev dependency installed');
+  // The bundle holds every other package: what runs below runs without them.
+  for (const p of ['node_modules/commander', 'node_modules/pino', 'node_modules/yaml', 'node_modules/ajv', 'node_modules/typescript', 'node_modules/esbuild', 'dist/src/config']) {
+    assert.ok(!existsSync(join(lib, p)), `${p} is not installed`);
+  }
   assert.ok(!existsSync(join(lib, 'dist/test')), 'no tests installed');
   assert.ok(!existsSync(`${lib}.new`) && !existsSync(`${lib}.old`), 'no staging directory left behind');
   assert.equal(mode(bin), 0o755);
@@ -46,8 +49,9 @@ test('make install DESTDIR=...: layout, modes, a runnable knockctl, config kept 
   const help = spawnSync(bin, ['--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /^Usage: knockctl/);
-  const check = spawnSync(bin, ['check-config', '-c', conf], { encoding: 'utf8' });
+  const check = spawnSync(bin, ['check-config', '-c', conf], { encoding: 'utf8', env: { ...process.env, KNOCKCTL_LAUNCH_DEBUG: '1' } });
   assert.equal(check.status, 0, `the example config must be valid: ${check.stdout}${check.stderr}`);
+  assert.match(check.stderr, /code cache used/, 'the wrapper runs node with the flags the code cache was made under');
 
   const text = readFileSync(unit, 'utf8');
   for (const line of ['Type=notify', 'NotifyAccess=all', 'ExecStartPre=/usr/local/bin/knockctl check-config', 'ExecStartPre=/usr/local/bin/knockctl install-ruleset --no-keep-ssh',

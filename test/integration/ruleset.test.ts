@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { upLab, Lab, skipReason, sleep } from './support/lab';
+import { KNOCKCTL, upLab, Lab, skipReason, sleep } from './support/lab';
 
 const skip = skipReason();
 const dir = mkdtempSync(join(tmpdir(), 'knockctl-it-'));
@@ -138,7 +138,7 @@ doors:
 test('--confirm restores the previous table unless confirmed; confirm keeps the new one', { skip }, async (t) => {
   const l = await lab(t);
   const runDir = mkdtempSync(join(tmpdir(), 'knockctl-run-'));
-  const env = ['env', `KNOCKCTL_RUN_DIR=${runDir}`, process.execPath, join(__dirname, '../../src/cli/main.js')];
+  const env = ['env', `KNOCKCTL_RUN_DIR=${runDir}`, process.execPath, KNOCKCTL];
   const open81 = config('open81', 'table: kt\nbase: { allow: ["81/tcp"] }\n');
   // The table to restore has a kernel door: its rules only survive a JSON snapshot (see nft/restore.ts).
   const kernel = config('kernel', 'table: kt\ndoors:\n  kd: { mode: kernel, sequence: ["7000", "8000:udp"], open: ["22/tcp"] }\n');
@@ -166,7 +166,7 @@ test('anti-lockout: an SSH_CONNECTION with no such connection in this namespace 
   const l = await lab(t);
   const a = l.clients[0]!;
   await l.service(22);
-  const r = await l.exec(l.server.ns, 'env', `SSH_CONNECTION=${a.ip4} 50000 ${l.server.ip4} 22`, process.execPath, join(__dirname, '../../src/cli/main.js'), 'install-ruleset', '-c', DROP);
+  const r = await l.exec(l.server.ns, 'env', `SSH_CONNECTION=${a.ip4} 50000 ${l.server.ip4} 22`, process.execPath, KNOCKCTL, 'install-ruleset', '-c', DROP);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /anti-lockout:/);
   assert.match(r.stderr, /\*\*\* WARNING: this looks like a remote session \(SSH_CONNECTION names .* but no such connection exists in this network namespace\)[\s\S]*NO anti-lockout grant/);
@@ -187,7 +187,7 @@ test('clear errors: bad config leaves the ruleset untouched (exit 2); missing ta
   assert.equal(r.code, 2);
   assert.match(r.stderr, /doors\.ssh\.sequence\[1\]: "99999" is not a knock/);
   assert.equal(await l.sh(l.server.ns, 'nft', 'list', 'ruleset'), before);
-  const nonft = await l.exec(l.server.ns, 'env', 'PATH=/nonexistent', process.execPath, join(__dirname, '../../src/cli/main.js'), 'status', '-c', DROP);
+  const nonft = await l.exec(l.server.ns, 'env', 'PATH=/nonexistent', process.execPath, KNOCKCTL, 'status', '-c', DROP);
   assert.equal(nonft.code, 1);
   assert.match(nonft.stderr, /nft: command not found \(install the nftables package/);
 });
@@ -204,7 +204,7 @@ test('--dry-run prints the batch and touches nothing; without CAP_NET_ADMIN the 
   chmodSync(open, 0o755);
   copyFileSync(DROP, join(open, 'c.yaml'));
   chmodSync(join(open, 'c.yaml'), 0o644);
-  const r = await l.exec(l.server.ns, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, join(__dirname, '../../src/cli/main.js'), 'install-ruleset', '-c', join(open, 'c.yaml'));
+  const r = await l.exec(l.server.ns, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, KNOCKCTL, 'install-ruleset', '-c', join(open, 'c.yaml'));
   assert.equal(r.code, 1);
   assert.match(r.stderr, /needs root or CAP_NET_ADMIN/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);

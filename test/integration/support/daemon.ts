@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KNOCKCTL, type Lab } from './lab';
+import { KNOCKCTL, NODE_FLAGS, type Lab } from './lab';
 
 export type LogLine = Record<string, unknown> & { event?: string; msg?: string };
 
@@ -76,7 +76,7 @@ export async function startDaemon(lab: Lab, config: string, install = true): Pro
     const r = await lab.knockctl(lab.server.ns, 'install-ruleset', '-c', config);
     if (r.code !== 0) throw new Error(`install-ruleset failed: ${r.stderr}`);
   }
-  const d = new RunningDaemon(lab.start(lab.server.ns, process.execPath, [KNOCKCTL, 'daemon', '-c', config]));
+  const d = new RunningDaemon(lab.start(lab.server.ns, process.execPath, [...NODE_FLAGS, KNOCKCTL, 'daemon', '-c', config]));
   await d.event('start', undefined, 8000);
   return d;
 }
