@@ -7,16 +7,17 @@
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { KNOCKCTL, REPO, sleep, waitForLine, type Lab } from '../test/integration/support/lab';
+import { KNOCKCTL, NODE_FLAGS, REPO, sleep, waitForLine, type Lab } from '../test/integration/support/lab';
 import { RunningDaemon } from '../test/integration/support/daemon';
 import { KNOCKS, SERVER_IF, TABLE, type Keeper } from './net';
+import { KEEPER_ENV } from './env';
 
 /**
- * The node flags the daemon runs with when installed (`make install`'s wrapper, the Containerfile's
- * NODE_OPTIONS): the bench measures the program as shipped. test/unit/docs/node-flags.test.ts keeps
- * the three in step.
+ * The node flags knockctl runs with when installed (`make install`'s wrapper, the Containerfile's
+ * NODE_OPTIONS; test/unit/docs/node-flags.test.ts keeps them in step): the bench measures the
+ * program as shipped, the bundle's launcher (KNOCKCTL) under these flags.
  */
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=2'];
+export const DAEMON_NODE_FLAGS = NODE_FLAGS;
 /** Both keepers: the whole sequence within this many seconds (knockd's seq_timeout). */
 export const SEQ_TIMEOUT = 60;
 
@@ -40,11 +41,15 @@ export async function install(lab: Lab, config: string): Promise<void> {
   if (r.code !== 0) throw new Error(`install-ruleset failed: ${r.stderr}`);
 }
 
-/** Our daemon, fresh. `loopProbe`: a file the bench's event-loop probe writes to (bench/loop-probe.ts). */
+/**
+ * Our daemon, fresh, as installed: the bundle's launcher with the installed node flags, in a
+ * service's environment (KEEPER_ENV). `loopProbe`: a file the bench's event-loop probe writes to
+ * (bench/loop-probe.ts).
+ */
 export async function startOurs(lab: Lab, config: string, opts: { loopProbe?: string } = {}): Promise<Keeper & { clock: LineClock }> {
   await install(lab, config);
   const probe = opts.loopProbe ? ['-r', resolve(REPO, 'dist/bench/loop-probe.js')] : [];
-  const env = opts.loopProbe ? { ...process.env, NFTKNOCK_LOOP_PROBE: opts.loopProbe } : process.env;
+  const env = opts.loopProbe ? { ...KEEPER_ENV, NFTKNOCK_LOOP_PROBE: opts.loopProbe } : KEEPER_ENV;
   const child = lab.start(lab.server.ns, process.execPath, [...DAEMON_NODE_FLAGS, ...probe, KNOCKCTL, 'daemon', '-c', config], env);
   const clock = new LineClock(child);
   const d = new RunningDaemon(child);
@@ -70,7 +75,7 @@ export async function startKnockd(lab: Lab, dir: string, config: string, startCo
 \ttcpflags = syn
 \tstart_command = ${command}
 `);
-  const child = lab.start(lab.server.ns, '/usr/sbin/knockd', ['-i', SERVER_IF, '-c', conf, '-v']);
+  const child = lab.start(lab.server.ns, '/usr/sbin/knockd', ['-i', SERVER_IF, '-c', conf, '-v'], KEEPER_ENV);
   const clock = new LineClock(child);
   await waitForLine(child, /listening on/, 10000);
   await sleep(300);

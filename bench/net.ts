@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { sleep, type Lab } from '../test/integration/support/lab';
 
 export const KNOCKS = ['7000:tcp', '8000:tcp', '9000:udp'];
@@ -154,6 +154,44 @@ export function memoryMB(pid: number): { rss: number; hwm: number } {
   } catch {
     return { rss: NaN, hwm: NaN };
   }
+}
+
+/**
+ * Where a process's resident memory is (MB, from /proc/PID/smaps): pages of the node binary (file
+ * pages, shared with every other node process), the capture ring (libpcap's packet socket mapping),
+ * anonymous memory (V8's heap, malloc, stacks) and everything else (shared libraries, koffi).
+ */
+export interface RssParts {
+  readonly total: number;
+  readonly nodeBinary: number;
+  readonly ring: number;
+  readonly anon: number;
+  readonly other: number;
+}
+
+export function rssParts(pid: number, nodeBinary = realpathSync(process.execPath)): RssParts {
+  const parts = { total: 0, nodeBinary: 0, ring: 0, anon: 0, other: 0 };
+  try {
+    let name = '';
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) {
+        name = head[1] ?? '';
+        continue;
+      }
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (!rss) continue;
+      const mb = Number(rss[1]) / 1024;
+      parts.total += mb;
+      if (name === nodeBinary) parts.nodeBinary += mb;
+      else if (name.startsWith('socket:')) parts.ring += mb;
+      else if (name === '' || name.startsWith('[')) parts.anon += mb;
+      else parts.other += mb;
+    }
+  } catch {
+    return { total: NaN, nodeBinary: NaN, ring: NaN, anon: NaN, other: NaN };
+  }
+  return parts;
 }
 
 export interface FloodStep {

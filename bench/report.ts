@@ -1,6 +1,7 @@
 /** Renders docs/BENCHMARKS.md from the runner's results. Pure. */
 import type { RateResult } from './inproc';
-import { median, type FloodStep, type LatencyRuns, type MemoryStep } from './net';
+import { median, type FloodStep, type LatencyRuns, type MemoryStep, type RssParts } from './net';
+import type { StartupRow } from './startup';
 import { renderSpaWire, type SpaWireRow } from './spa-reject';
 import type { FwknopResults } from './fwknop';
 import { renderFwknop } from './fwknop-report';
@@ -16,6 +17,8 @@ export interface KeeperResults {
   flood: FloodStep[];
   /** RSS of a fresh keeper, before any packet. */
   idleRssMB: number;
+  /** The same reading by kind of memory (/proc/PID/smaps). */
+  idleParts?: RssParts;
   memory: MemoryStep[];
 }
 
@@ -50,6 +53,9 @@ export interface Results {
   kernel: KeeperResults | string;
   loop?: LoopResults;
   fwknop?: FwknopResults;
+  /** node alone, same flags and environment, read like the keepers' idle memory. */
+  nodeIdle?: RssParts;
+  startup?: { rows: StartupRow[]; cache: string };
 }
 
 const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
@@ -130,6 +136,36 @@ ${row(`${k(l.grants)} grants`, l.full)}
 ${l.rulesetProblems ? `The daemon logged ${l.rulesetProblems} ruleset problem(s) during the windows: the figures include a repair.` : 'The health check found nothing to repair.'} Goal: p99 ≤ 10 ms with the full set.`;
 }
 
+function idleBreakdown(r: Results): string {
+  const p = r.ours.idleParts;
+  const n = r.nodeIdle;
+  if (!p) return '';
+  return `Where the fresh daemon's ${f(p.total, 1)} MB are (/proc/PID/smaps): ${f(p.nodeBinary, 1)} MB pages of the node
+binary (file pages, shared with any other node process on the host), ${f(p.ring, 1)} MB the capture ring
+(section 2), ${f(p.anon, 1)} MB anonymous memory (V8's heap, malloc, thread stacks), ${f(p.other, 1)} MB shared
+libraries (libc, libstdc++, libpcap, libnftables, koffi).${n ? ` Node alone, with the same flags and
+environment, a timer keeping it alive and the same wait: ${f(n.total, 1)} MB (${f(n.nodeBinary, 1)} MB of it binary pages).` : ''}`;
+}
+
+function startupSection(r: Results): string {
+  const s = r.startup;
+  if (!s) return 'Not measured in this run.';
+  const rows = s.rows.map((x) => `| ${x.name} | **${f(median(x.ms), 0)}** | ${f(percentile(x.ms, 0.9), 0)} | ${f(Math.min(...x.ms), 0)}–${f(Math.max(...x.ms), 0)} | ${x.ms.length}/${x.ms.length + x.failed}${x.error ? ` (${x.error})` : ''} |`);
+  return `\`knockctl\` as installed: the launcher of the one-file bundle (src/cli/launch.ts) under node with the
+installed flags, and for comparison the same commands on tsc's output, one file per module (what
+ran before the bundle). bench/startup.ts runs each command 3 times unmeasured, then
+${String(r.params.startupRuns)} times one after another, in the client namespace and a service's environment; the time is
+from spawn to exit. The knock sends the three knocks to the server's address on the lab link;
+check-config validates the bench's config and runs the daemon's runtime check (key files, SPA
+identity). The launcher's code cache for these runs: **${s.cache}**.
+
+| command | median ms | p90 ms | min–max ms | runs ok |
+| --- | ---: | ---: | ---: | ---: |
+${rows.join('\n')}
+
+Goal: \`knockctl knock\` and \`check-config\` start and finish in ≤ 150 ms (median).`;
+}
+
 function latencyGap(r: Results): string {
   const kd = r.knockd.detect ? median(r.knockd.detect.ok) : NaN;
   const kdTrue = r.knockd.detectTrue ? median(r.knockd.detectTrue.ok) : NaN;
@@ -184,7 +220,11 @@ rerun \`sudo make bench\` on a quiet machine before quoting them.
 - **knockd as Debian ships it** (${m.knockd}), its defaults stated: capture on one interface
   (\`-i\`, here the bridge), \`pcap_open_live(snaplen 65535, promiscuous off, read timeout 50 ms)\`,
   libpcap's default 2 MiB buffer, no immediate mode; \`start_command\` runs through a shell.
-  Our daemon runs as installed (node with ${'`'}--max-semi-space-size=2${'`'}), default config except the doors.
+  Our daemon runs as installed: the bundle's launcher (src/cli/launch.ts) under node with
+  ${'`'}--max-semi-space-size=2${'`'}, default config except the doors.
+- **A service's environment** for both keepers and every CLI run: PATH only, as systemd gives a
+  service. The bench's own environment is not passed on: a variable such as \`NODE_EXTRA_CA_CERTS\`
+  makes every node process parse a CA bundle at start (about 20 ms and a few MB on this machine).
 - **Idle memory** of both is read from a fresh keeper ${f(Number(r.params.idleWaitMs) / 1000, 0)} s after start, before any packet.
 
 ## 1. Knock-to-open latency
@@ -246,8 +286,8 @@ ${floodTable(r.ours.flood, r.knockd.flood)}
 
 A flood of the knock ports themselves passes our BPF filter by design (those packets are knocks,
 and the filter cannot tell a spoofed one). Our capture keeps 160 bytes of headers per packet plus
-the largest SPA datagram a door accepts (672 bytes with this config) in a ring of
-\`limits.capture_ring\` packets (4096 by default, 3.2 MiB here): past the rate one JavaScript thread
+the largest SPA datagram a door accepts (a snap length of ${String(r.params.snapLen)} bytes with this config) in a ring of
+\`limits.capture_ring\` packets (the default ${k(Number(r.params.ringDefault))}, rounded up to whole pages: ${k(Number(r.params.ringPackets))} frames, ${f(Number(r.params.ringMiB), 1)} MiB): past the rate one JavaScript thread
 decodes and steps (section 5, plus the capture's own cost), the ring overflows, the kernel drops
 packets (counted as \`captureDropped\`) and legitimate knocks are lost with the flood. Goal: ≥ 95%
 of legitimate knocks open at the sender's maximum rate.
@@ -262,6 +302,8 @@ managed to read: a keeper that falls behind loses packets in the kernel's captur
 caps its memory.
 
 ${memTable(r.ours, r.knockd)}
+
+${idleBreakdown(r)}
 
 Goals: idle ≤ 64 MB; ≤ 150 MB at 1M sources.
 
@@ -292,12 +334,16 @@ Heap growth as in section 5. The eviction case ends with 100,000 partial attempt
 table's typed-array slots.
 
 ${r.fwknop ? renderFwknop(r.fwknop) : ''}
+## 8. CLI start-up
+
+${startupSection(r)}
+
 ## Where knockd is better, and why
 
 - **Idle memory.** knockd is a small C program (${f(r.knockd.idleRssMB, 1)} MB RSS idle here, against
   ${f(r.ours.idleRssMB, 1)} MB for the Node daemon); on a tiny router that matters more than any figure above.
-  Of ours, about 39 MB is the node binary and its runtime before any of our code runs, and the
-  capture ring 3.2 MiB (section 2); neither shrinks with a smaller config.
+  Of ours, node itself holds ${f(r.nodeIdle?.total ?? NaN, 1)} MB before any of our code runs, and the capture ring
+  ${f(r.ours.idleParts?.ring ?? NaN, 1)} MB (section 3; ${f(Number(r.params.ringKnockOnlyMiB), 1)} MiB for a config with knock doors only, whose frames hold headers only).
 - **No runtime to start or warm up**: knockd's per-packet path is native code with no GC and no JIT;
   our daemon's first packets after start run cold code.
 - **Without libnftables** (the fallback transport) our grant path is one \`nft\` process per batch,

@@ -10,14 +10,19 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Lab, REPO, skipReason, sleep } from '../test/integration/support/lab';
+import { KNOCKCTL, Lab, REPO, skipReason, sleep } from '../test/integration/support/lab';
 import { scratch, writeConfig } from '../test/integration/support/daemon';
 import { buildSpaPacket, formatIdentityFile, generateClientKey, generateIdentity, serverEntryOf, type SpaClientKey } from '../src/spa';
 import {
-  addClientAddrs, bridgeServer, detectionRuns, fillGrants, flushGrants, floodStep, KNOCKS, latencyRuns, memoryMB, memorySteps,
+  addClientAddrs, bridgeServer, detectionRuns, fillGrants, flushGrants, floodStep, KNOCKS, latencyRuns, memoryMB, memorySteps, rssParts,
   resetAddressPools, SERVER_IF, TABLE, useAddressPool, type FloodStep, type Keeper,
 } from './net';
 import { install, SEQ_TIMEOUT, startKnockd, startOurs, stop } from './keepers';
+import { KEEPER_ENV } from './env';
+import type { StartupRow } from './startup';
+import { snapLengthFor } from '../src/packet/capture-size';
+import { ringFor } from '../src/io/pcap-ring';
+import { DEFAULT_RING_PACKETS } from '../src/io/pcap-capture';
 import { renderReport, type Results, type KeeperResults, type LoopWindow } from './report';
 
 import { DAEMON_NODE_FLAGS } from './keepers';
@@ -28,8 +33,8 @@ import { fwknopNet, type FwknopRate } from './fwknop';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const P = QUICK
-  ? { lat: 8, legit: 5, rates: [10000, 0], modes: ['knock'] as const, floodSec: 4, mem: [10000, 50000], memPps: 50000, settle: 1500, inprocSec: 0.5, nftRuns: 20, idleWaitMs: 6000, loopGrants: 60000, loopSec: 12, seqTimeout: SEQ_TIMEOUT }
-  : { lat: 30, legit: 20, rates: [10000, 50000, 100000, 0], modes: ['ports', 'knock'] as const, floodSec: 7, mem: [10000, 100000, 1000000], memPps: 100000, settle: 3000, inprocSec: 2, nftRuns: 60, idleWaitMs: 6000, loopGrants: 60000, loopSec: 20, seqTimeout: SEQ_TIMEOUT };
+  ? { lat: 8, legit: 5, rates: [10000, 0], modes: ['knock'] as const, floodSec: 4, mem: [10000, 50000], memPps: 50000, settle: 1500, inprocSec: 0.5, nftRuns: 20, startupRuns: 10, idleWaitMs: 6000, loopGrants: 60000, loopSec: 12, seqTimeout: SEQ_TIMEOUT }
+  : { lat: 30, legit: 20, rates: [10000, 50000, 100000, 0], modes: ['ports', 'knock'] as const, floodSec: 7, mem: [10000, 100000, 1000000], memPps: 100000, settle: 3000, inprocSec: 2, nftRuns: 60, startupRuns: 40, idleWaitMs: 6000, loopGrants: 60000, loopSec: 20, seqTimeout: SEQ_TIMEOUT };
 
 /** What every section gets: the results to fill, the sender, keys, a config, fresh labs. */
 export interface BenchContext {
@@ -142,10 +147,44 @@ const SECTIONS: Section[] = [
         const k = name === 'ours' ? await startOurs(lab, ctx.cfg) : await startKnockd(lab, ctx.dir, ctx.cfg);
         // Past the daemon's first housekeeping tick (5 s): the steady idle state, before any packet.
         await sleep(ctx.params.idleWaitMs);
-        keeperResults(ctx.results, name).idleRssMB = memoryMB(k.pid).rss;
+        const r = keeperResults(ctx.results, name);
+        r.idleRssMB = memoryMB(k.pid).rss;
+        r.idleParts = rssParts(k.pid);
         await stop(k);
         await lab.down();
       }
+      // For scale: node itself, same flags and environment, a timer keeping it alive, same wait.
+      const lab = await ctx.freshLab();
+      const bare = lab.start(lab.server.ns, process.execPath, [...DAEMON_NODE_FLAGS, '-e', 'setInterval(() => {}, 1000)'], KEEPER_ENV);
+      await sleep(ctx.params.idleWaitMs);
+      ctx.results.nodeIdle = rssParts(bare.pid as number);
+      bare.kill('SIGKILL');
+      await lab.down();
+    },
+  },
+  {
+    name: 'CLI start-up',
+    async run(ctx) {
+      const lab = await ctx.freshLab();
+      const client = lab.clients[0] as Lab['clients'][number];
+      const node = [process.execPath, ...DAEMON_NODE_FLAGS];
+      const knock = ['knock', lab.server.ip4, ...KNOCKS];
+      const check = ['check-config', '-c', ctx.cfg];
+      const unbundled = resolve(REPO, 'dist/src/cli/main.js');
+      const commands = [
+        { name: 'node itself (`node -e 0`, the floor)', argv: [...node, '-e', '0'] },
+        { name: `\`knockctl ${knock.join(' ')}\``, argv: [...node, KNOCKCTL, ...knock] },
+        { name: '`knockctl check-config -c CONFIG` (the bench\'s config: a knock door and an SPA door)', argv: [...node, KNOCKCTL, ...check] },
+        { name: 'the same knock, unbundled (tsc\'s output, one file per module)', argv: [...node, unbundled, ...knock] },
+        { name: 'the same check-config, unbundled', argv: [...node, unbundled, ...check] },
+      ];
+      const spec = JSON.stringify({ runs: ctx.params.startupRuns, warmup: 3, commands });
+      const out = await lab.exec(client.ns, process.execPath, resolve(REPO, 'dist/bench/startup.js'), spec);
+      if (out.code !== 0) throw new Error(`bench/startup.ts failed: ${out.stderr}`);
+      // Which code cache the launcher used, as installed (src/cli/launch.ts).
+      const probe = await lab.exec(client.ns, 'env', '-i', `PATH=${String(KEEPER_ENV.PATH)}`, 'KNOCKCTL_LAUNCH_DEBUG=1', ...node, KNOCKCTL, ...check);
+      ctx.results.startup = { rows: JSON.parse(out.stdout) as StartupRow[], cache: /code cache (\w+)/.exec(probe.stderr)?.[1] ?? `unknown (${probe.stderr.trim()})` };
+      await lab.down();
     },
   },
   {
@@ -282,7 +321,11 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const t0 = Date.now();
-  const results = { quick: QUICK, machine: machine(), params: { ...P } } as unknown as Results; // filled in by the sections
+  // The capture the daemon sets up for the bench's config (a knock door and an SPA door).
+  const snapLen = snapLengthFor({ doors: [{ kind: 'knock' }, { kind: 'spa', spa: { port: 62201 } }] });
+  const ring = ringFor(DEFAULT_RING_PACKETS, snapLen);
+  const capture = { snapLen, ringDefault: DEFAULT_RING_PACKETS, ringPackets: ring.frames, ringMiB: ring.memoryBytes / 2 ** 20, ringKnockOnlyMiB: ringFor(DEFAULT_RING_PACKETS, snapLengthFor({ doors: [{ kind: 'knock' }] })).memoryBytes / 2 ** 20 };
+  const results = { quick: QUICK, machine: machine(), params: { ...P, ...capture } } as unknown as Results; // filled in by the sections
   const build = mkdtempSync(join(tmpdir(), 'nftknock-bench-'));
   const sender = join(build, 'sender');
   execFileSync('gcc', ['-O2', '-Wall', '-o', sender, resolve(REPO, 'bench/sender.c')], { stdio: 'inherit' });

@@ -13,6 +13,7 @@ import { RunningDaemon, scratch, writeConfig } from '../test/integration/support
 import { buildSpaPacket, formatIdentityFile, generateClientKey, generateIdentity, serverEntryOf } from '../src/spa';
 import { cpuTicks } from './net';
 import { SPA_CLIENT_COUNTS, type SpaWireRow } from './spa-reject';
+import { KEEPER_ENV } from './env';
 
 const SENDER = `
 const [file, host, port, maxCount, maxSec] = process.argv.slice(1);
@@ -72,7 +73,7 @@ export async function spaWireRuns(freshLab: () => Promise<Lab>, opts: { count: n
     const cfg = writeConfig(dir, `table: kt\nstate_dir: ${state}\ndoors:\n  spa:\n    spa:\n      port: 62201\n      clients:\n${clients}\n    open: ["22/tcp"]\n`);
     const inst = await lab.knockctl(lab.server.ns, 'install-ruleset', '-c', cfg);
     if (inst.code !== 0) throw new Error(`install-ruleset failed: ${inst.stderr}`);
-    const d = new RunningDaemon(lab.start(lab.server.ns, process.execPath, [...(opts.nodeFlags ?? []), KNOCKCTL, 'daemon', '-c', cfg]));
+    const d = new RunningDaemon(lab.start(lab.server.ns, process.execPath, [...(opts.nodeFlags ?? []), KNOCKCTL, 'daemon', '-c', cfg], KEEPER_ENV));
     await d.event('start', undefined, 10000);
     const pid = d.child.pid as number;
     const stranger = generateClientKey('aead');

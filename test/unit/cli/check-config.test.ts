@@ -190,7 +190,7 @@ test('a state_dir that cannot be created: check-config and `knockctl daemon` bot
   assert.deepEqual(r.issues.map((i) => [i.line, i.path]), [[1, 'state_dir']]);
   assert.match(r.issues[0]!.message, /is not a directory/);
   const { spawnSync } = await import('node:child_process');
-  const main = join(__dirname, '../../../src/cli/main.js');
+  const main = join(__dirname, '../../../src/cli/launch.js');
   for (const cmd of ['check-config', 'daemon']) {
     const p = spawnSync(process.execPath, [main, cmd, '-c', file], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(p.status, 2, `${cmd}: ${p.stderr}`);

@@ -12,7 +12,8 @@ import { deriveSequence, stepCounter } from '../../../src/knock';
 import { loadConfigText, type KnockDoor, type RotatingSequence } from '../../../src/config';
 import { loadClientConfigText } from '../../../src/spa/client-config';
 
-const MAIN = resolve(__dirname, '../../../src/cli/main.js');
+/** knockctl as installed: the bundle's launcher (src/cli/launch.ts). */
+const MAIN = resolve(__dirname, '../../../src/cli/launch.js');
 const SECRET = Buffer.alloc(32, 11);
 const PARAMS = 'length: 3, step: 1m, ports: "20000-20999", protocols: [tcp]';
 

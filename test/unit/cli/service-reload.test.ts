@@ -13,7 +13,8 @@ import { join, resolve } from 'node:path';
 
 const REPO = resolve(__dirname, '../../../..');
 const UNIT = readFileSync(join(REPO, 'deploy/knockctl.service.in'), 'utf8');
-const MAIN = join(REPO, 'dist/src/cli/main.js');
+/** knockctl as installed: the bundle's launcher (src/cli/launch.ts). */
+const MAIN = join(REPO, 'dist/src/cli/launch.js');
 
 function lines(key: string): string[] {
   return UNIT.split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));

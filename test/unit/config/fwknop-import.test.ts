@@ -110,7 +110,7 @@ test('malformed input: every problem at once, each with its line; Debian\'s plac
 test('knockctl import-fwknop -o writes the file with mode 0600 and refuses to overwrite without -f', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fwknop-import-'));
   const out = join(dir, 'config.yaml');
-  const cli = (...a: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'import-fwknop', join(FIX, 'access.conf'), ...a], { encoding: 'utf8' });
+  const cli = (...a: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist/src/cli/launch.js'), 'import-fwknop', join(FIX, 'access.conf'), ...a], { encoding: 'utf8' });
   const r = cli('--fwknopd-conf', join(FIX, 'fwknopd.conf'), '-o', out);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(statSync(out).mode & 0o777, 0o600);
