@@ -91,10 +91,18 @@ export function spaIdentityLoader(stateDir: string, log: Logger): () => SpaIdent
   };
 }
 
-/** The SPA door named `door` (or the only one), with a message listing the choices otherwise. */
+/**
+ * The SPA door of nftknock's format named `door` (or the only one), with a message listing the
+ * choices otherwise. `format: fwknop` doors are refused: their clients use fwknop's own keys and
+ * no server identity, so keygen and identity have nothing to give them.
+ */
 export function spaDoorOf(cfg: Config, door: string | undefined, file: string): SpaDoor {
-  const spa = cfg.doors.filter((d): d is SpaDoor => d.kind === 'spa');
-  if (spa.length === 0) throw new UsageError(`${file} has no SPA door`);
+  const all = cfg.doors.filter((d): d is SpaDoor => d.kind === 'spa');
+  const spa = all.filter((d) => d.spa.format !== 'fwknop');
+  const fwknop = all.filter((d) => d.spa.format === 'fwknop').map((d) => d.name);
+  const fwknopNote = 'its clients use fwknop\'s own keys (fwknop --key-gen) and no server identity';
+  if (door !== undefined && fwknop.includes(door)) throw new UsageError(`--door ${door}: a "format: fwknop" door; ${fwknopNote}`);
+  if (spa.length === 0) throw new UsageError(fwknop.length ? `${file} has no SPA door of nftknock's format (${fwknop.join(', ')}: "format: fwknop"; ${fwknopNote})` : `${file} has no SPA door`);
   const names = spa.map((d) => d.name).join(', ');
   if (door === undefined) {
     if (spa.length === 1) return spa[0] as SpaDoor;
