@@ -13,6 +13,7 @@ import { buildFwknopDatagram, verifyFwknop } from '../src/spa/fwknop';
 import { KNOCKCTL, type Lab, sleep, waitForLine } from '../test/integration/support/lab';
 import { RunningDaemon, writeConfig } from '../test/integration/support/daemon';
 import { cpuTicks, freshAddr, median, oneRun, serverAddr, SERVER_IF, TABLE, useAddressPool, type Keeper, type LatencyRuns } from './net';
+import { DAEMON_NODE_FLAGS } from './keepers';
 
 const PORT = 62201;
 
@@ -180,7 +181,7 @@ async function startOurs(lab: Lab, dir: string, keys: Keys): Promise<Keeper> {
   const cfg = writeConfig(dir, doorText([keys], TABLE, join(dir, 'state')), 'fwknop-door.yaml');
   const r = await lab.knockctl(lab.server.ns, 'install-ruleset', '-c', cfg);
   if (r.code !== 0) throw new Error(`install-ruleset failed: ${r.stderr}`);
-  const child = lab.start(lab.server.ns, process.execPath, ['--max-semi-space-size=2', KNOCKCTL, 'daemon', '-c', cfg]);
+  const child = lab.start(lab.server.ns, process.execPath, [...DAEMON_NODE_FLAGS, KNOCKCTL, 'daemon', '-c', cfg]);
   const d = new RunningDaemon(child);
   await d.event('start', undefined, 10000);
   await sleep(300);

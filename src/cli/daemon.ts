@@ -14,11 +14,12 @@ import { FsStateStore } from '../io/state-store';
 import { ExecHookRunner } from '../io/hook-runner';
 import { netnsOf, readStatusFile, writeStatusFile } from '../io/status-file';
 import { FsRuntimeFiles } from '../io/runtime-files';
+import { lockStateDir } from '../io/state-lock';
 import { Daemon, Firewall, ForeignTableError, notInstalled, type DaemonStats, type Runtime } from '../daemon';
 import { configPath, readConfig } from './context';
 import { withLines } from './check-config';
 import type { MetricsServer } from './metrics';
-import { spaIdentityFor } from './identity';
+import { spaIdentityLoader } from './identity';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
@@ -51,6 +52,9 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   if (sd?.fatal) throw new ConfigError(withLines([{ path: 'state_dir', message: sd.message }], file), file);
   if (sd) log.warn({ event: 'config-warning', path: 'state_dir', reason: sd.message }, sd.message);
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  // One daemon per state_dir (the replay cache and the one-time record are not shared safely): taken
+  // before anything in it is read or written; the kernel drops it when this process ends.
+  const lock = lockStateDir(config.stateDir);
   // In process through libnftables when it loads (a grant costs ~0.05 ms instead of a ~3 ms process),
   // loaded on the first grant so an idle daemon does not carry it; KNOCKCTL_NFT=process forces the
   // nft binary (debugging, and tests that break the binary on purpose). The health check's listings
@@ -65,14 +69,13 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
   const owner = await new Firewall(nft, config.table, undefined, probe).ownership();
   if (owner === 'absent') throw notInstalled(config.table);
   if (owner === 'foreign') throw new ForeignTableError(config.table);
-  const spaIdentity = spaIdentityFor(config, log);
   const local = new LocalAddresses();
   const daemon = new Daemon({
     capture: new PcapCapture({ interfaces: config.interfaces, ringPackets: config.limits.captureRing, onError: (e) => log.error({ event: 'internal-error', reason: `capture: ${e.message}` }, 'capture read failed; retrying in 1 s') }),
     nft, probe, clock: systemClock, log, isLocal: (a) => local.has(a),
     store: new FsStateStore(config.stateDir),
     hooks: new ExecHookRunner(),
-    files: Object.assign(new FsRuntimeFiles(file), { spaIdentity }),
+    files: Object.assign(new FsRuntimeFiles(file), { spaIdentity: spaIdentityLoader(config.stateDir, log) }),
     onStats: (stats, rt) => status(stats, rt),
   });
   // A full or read-only state_dir must not stop the daemon: knocks still work, SPA fails closed.
@@ -126,6 +129,7 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
       log.info({ event: 'stop', signal }, `${signal}: stopping`);
       void Promise.all([daemon.stop(), metrics?.close()]).finally(() => {
         local.close();
+        lock.release();
         resolve(0);
       });
     };

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { KnockctlError, UsageError, type Logger } from '../core';
 import type { Config, SpaDoor } from '../config';
-import { formatIdentityFile, formatTargetLines, generateIdentity, identityFingerprint, parseIdentityFile, type SpaIdentity } from '../spa';
+import { formatIdentityFile, formatTargetLines, generateIdentity, identityFingerprint, needsSpaIdentity, parseIdentityFile, type SpaIdentity } from '../spa';
 import { createFileOnce, readSmallFile } from '../io/exclusive-file';
 import { configPath, readConfig } from './context';
 
@@ -55,39 +55,54 @@ export function loadOrCreateIdentity(stateDir: string): LoadedIdentity {
   return other;
 }
 
-/** install-ruleset: create the identity when an SPA door needs it, and say so. */
+/** install-ruleset: create the identity when an SPA door needs it (not `format: fwknop` ones), and say so. */
 export function ensureSpaIdentity(cfg: Config): void {
-  if (!cfg.doors.some((d) => d.kind === 'spa')) return;
+  if (!needsSpaIdentity(cfg.doors)) return;
   const l = loadOrCreateIdentity(cfg.stateDir);
   if (l.warning) process.stderr.write(`warning: ${l.warning}\n`);
   if (l.created) process.stdout.write(`created this server's SPA identity ${identityFingerprint(l.identity.pub)} in ${l.file}\n`);
 }
 
 /**
- * The daemon: load (or on first start create) the identity; SPA doors added by a reload need it too.
+ * The daemon's identity loader (RuntimeFiles.spaIdentity): called by the runtime only when the config
+ * has an SPA door of nftknock's format, it loads (or creates) the identity once and keeps it; a
+ * daemon without such a door never creates the file, and the reload that adds the first one does.
  * When it cannot be read or created (a read-only or full state_dir), the daemon still runs for its
- * knock doors: SPA doors get a throwaway identity no client knows, so they refuse everything (fail
- * closed), and the error says why.
+ * other doors: SPA doors get a throwaway identity no client knows, so they refuse everything (fail
+ * closed), the error says why, and the next reload tries again.
  */
-export function spaIdentityFor(cfg: Config, log: Logger): SpaIdentity {
-  let l;
-  try {
-    l = loadOrCreateIdentity(cfg.stateDir);
-  } catch (e) {
-    const reason = (e as Error).message;
-    log.error({ event: 'spa-identity', reason }, `no SPA identity: SPA doors refuse every datagram until this is fixed and the daemon restarted (${reason})`);
-    return generateIdentity();
-  }
-  const fields = { event: 'spa-identity', file: l.file, fingerprint: identityFingerprint(l.identity.pub), created: l.created };
-  if (l.warning) log.warn({ ...fields, reason: l.warning }, l.warning);
-  else log.info(fields, l.created ? 'created this server\'s SPA identity' : 'SPA identity loaded');
-  return l.identity;
+export function spaIdentityLoader(stateDir: string, log: Logger): () => SpaIdentity {
+  let loaded: SpaIdentity | undefined;
+  return () => {
+    if (loaded) return loaded;
+    let l;
+    try {
+      l = loadOrCreateIdentity(stateDir);
+    } catch (e) {
+      const reason = (e as Error).message;
+      log.error({ event: 'spa-identity', reason }, `no SPA identity: SPA doors refuse every datagram until this is fixed and the daemon reloaded (${reason})`);
+      return generateIdentity();
+    }
+    const fields = { event: 'spa-identity', file: l.file, fingerprint: identityFingerprint(l.identity.pub), created: l.created };
+    if (l.warning) log.warn({ ...fields, reason: l.warning }, l.warning);
+    else log.info(fields, l.created ? 'created this server\'s SPA identity' : 'SPA identity loaded');
+    loaded = l.identity;
+    return loaded;
+  };
 }
 
-/** The SPA door named `door` (or the only one), with a message listing the choices otherwise. */
+/**
+ * The SPA door of nftknock's format named `door` (or the only one), with a message listing the
+ * choices otherwise. `format: fwknop` doors are refused: their clients use fwknop's own keys and
+ * no server identity, so keygen and identity have nothing to give them.
+ */
 export function spaDoorOf(cfg: Config, door: string | undefined, file: string): SpaDoor {
-  const spa = cfg.doors.filter((d): d is SpaDoor => d.kind === 'spa');
-  if (spa.length === 0) throw new UsageError(`${file} has no SPA door`);
+  const all = cfg.doors.filter((d): d is SpaDoor => d.kind === 'spa');
+  const spa = all.filter((d) => d.spa.format !== 'fwknop');
+  const fwknop = all.filter((d) => d.spa.format === 'fwknop').map((d) => d.name);
+  const fwknopNote = 'its clients use fwknop\'s own keys (fwknop --key-gen) and no server identity';
+  if (door !== undefined && fwknop.includes(door)) throw new UsageError(`--door ${door}: a "format: fwknop" door; ${fwknopNote}`);
+  if (spa.length === 0) throw new UsageError(fwknop.length ? `${file} has no SPA door of nftknock's format (${fwknop.join(', ')}: "format: fwknop"; ${fwknopNote})` : `${file} has no SPA door`);
   const names = spa.map((d) => d.name).join(', ');
   if (door === undefined) {
     if (spa.length === 1) return spa[0] as SpaDoor;

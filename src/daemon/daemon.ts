@@ -1,24 +1,25 @@
 /**
- * The daemon: capture → decode → knock engine / SPA verifier → batched nft grants.
- * Hostile input never stops it: decoders and the verifier return reasons that are counted; a
- * last-resort catch per frame logs `internal-error` and goes on. Reload builds the new runtime
- * completely before swapping; on any error the old one keeps running.
+ * The daemon: capture → decode → knock engine / SPA verifier → batched nft grants. This file is the
+ * orchestrator (lifecycle, reload, housekeeping, ruleset repair); each packet kind has its own path:
+ * knock-path.ts and spa-path.ts. Hostile input never stops it: decoders and the verifier return
+ * reasons that are counted; a last-resort catch per frame logs `internal-error` and goes on. Reload
+ * builds the new runtime completely before swapping; on any error the old one keeps running.
  */
-import type { Capture, Clock, Frame, KnockEvent, Logger, NftRunner, StateStore } from '../core';
-import { ConfigError, cidrContains, parseAddr, type Cidr } from '../core';
+import type { Capture, Clock, Frame, Logger, NftRunner, StateStore } from '../core';
+import { ConfigError } from '../core';
 import type { Config } from '../config';
 import { decodeFrame, DuplicateFilter } from '../packet';
-import { formatConsumed, type KnockOutcome } from '../knock';
-import { CostLimiter, ReplayCache, verifyDatagram } from '../spa';
 import { buildSetLayout } from '../nft';
 import type { HookRunner } from '../io/hook-runner';
 import { Firewall } from './firewall';
 import { Actions } from './actions';
-import { buildRuntime, ONE_TIME_RECORD, type Runtime, type RuntimeFiles, type SpaEndpoint } from './runtime';
+import { buildRuntime, type Runtime, type RuntimeFiles } from './runtime';
 import { bump, newStats, type DaemonStats } from './stats';
-import { RateLimit } from './rate-limit';
+import { LogBudget } from './log-budget';
+import { KnockPath } from './knock-path';
+import { SpaPath } from './spa-path';
 
-export const REPLAY_FILE = 'spa-replay.bin';
+export { REPLAY_FILE } from './spa-path';
 const HOUSEKEEPING_MS = 5000;
 /**
  * Counting the input chain's rules (Firewall.health `rules`) costs time that grows with the grants
@@ -48,18 +49,12 @@ export class Daemon {
   readonly stats: DaemonStats;
   private rt!: Runtime;
   private firewall!: Firewall;
-  private replay!: ReplayCache;
   private readonly actions: Actions;
-  private expiryTimer: NodeJS.Timeout | undefined;
-  private expiryAt = Infinity;
+  private readonly budget: LogBudget;
+  private readonly knocks: KnockPath;
+  private readonly spa: SpaPath;
   private housekeeping: NodeJS.Timeout | undefined;
-  private readonly logLimit = new RateLimit(20, 1000);
-  /** Debug lines have their own budget, so they never crowd out the stage and reset lines. */
-  private readonly debugLimit = new RateLimit(50, 1000);
   private readonly dups = new DuplicateFilter();
-  /** Budget of SPA key agreements per source; kept across reloads. */
-  private readonly spaCost = new CostLimiter();
-  private suppressed = 0;
   /** One ruleset check or reinstall at a time; grants failing together share it. */
   private rulesetCheck: Promise<boolean> | undefined;
   /** The last ruleset problem logged, so a `log`-only config reports an episode once, not every 5 s. */
@@ -76,6 +71,10 @@ export class Daemon {
       onRulesetMissing: () => this.checkRuleset('grant'),
       now: () => deps.clock.monotonic(),
     });
+    this.budget = new LogBudget(() => deps.clock.monotonic());
+    const paths = { runtime: () => this.rt, stats: this.stats, log: deps.log, budget: this.budget, store: deps.store, actions: this.actions, clock: deps.clock };
+    this.knocks = new KnockPath(paths);
+    this.spa = new SpaPath({ ...paths, isLocal: deps.isLocal });
   }
 
   get runtime(): Runtime {
@@ -86,7 +85,7 @@ export class Daemon {
   async start(cfg: Config): Promise<void> {
     this.rt = await this.build(cfg);
     this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg), this.deps.probe);
-    await this.loadReplay(cfg);
+    await this.spa.load(cfg.limits.maxReplay);
     await this.deps.capture.start(this.rt.filter, (f) => this.onFrame(f), this.rt.snapLen);
     this.housekeeping = setInterval(() => this.tick(), HOUSEKEEPING_MS);
     this.housekeeping.unref();
@@ -101,8 +100,7 @@ export class Daemon {
       if (rt.filter !== this.rt.filter || rt.snapLen !== this.rt.snapLen) await this.deps.capture.setFilter(rt.filter, rt.snapLen);
       this.rt = rt;
       this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg), this.deps.probe);
-      // The replay horizon keeps nonces pruned under a smaller window refused after a raise.
-      if (rt.spaWindowMs > this.replay.windowMs) this.replay.setWindow(rt.spaWindowMs);
+      this.spa.widen(rt.spaWindowMs);
       this.deps.log.info({ event: 'reload', doors: cfg.doors.map((d) => d.name), filter: rt.filter }, 'config reloaded');
       return true;
     } catch (e) {
@@ -123,7 +121,7 @@ export class Daemon {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.housekeeping) clearInterval(this.housekeeping);
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.knocks.stop();
     await this.deps.capture.close();
     await this.actions.flush();
     this.tick();
@@ -133,20 +131,6 @@ export class Daemon {
   /** Resolves when queued grants/revokes have been applied (tests, shutdown). */
   flush(): Promise<void> {
     return this.actions.flush();
-  }
-
-  private async loadReplay(cfg: Config): Promise<void> {
-    const windowMs = Math.max(this.rt.spaWindowMs, 120000);
-    const now = this.deps.clock.now();
-    let loaded: { cache: ReplayCache; lost: boolean; detail: string };
-    try {
-      loaded = ReplayCache.load(await this.deps.store.read(REPLAY_FILE), now, windowMs, cfg.limits.maxReplay);
-    } catch (e) {
-      loaded = { cache: ReplayCache.afterLoss(now, windowMs, cfg.limits.maxReplay), lost: true, detail: (e as Error).message };
-    }
-    this.replay = loaded.cache;
-    const log = loaded.lost ? this.deps.log.error.bind(this.deps.log) : this.deps.log.info.bind(this.deps.log);
-    log({ event: 'replay-state', lost: loaded.lost, reason: loaded.detail }, loaded.lost ? 'SPA replay state lost: failing closed' : 'SPA replay state loaded');
   }
 
   private onFrame(frame: Frame): void {
@@ -163,126 +147,19 @@ export class Daemon {
       }
       const ev = d.value;
       const spa = ev.proto === 'udp' ? this.rt.spaByPort.get(ev.dport) : undefined;
-      if (spa) this.onSpa(ev, spa);
-      else this.onKnock(ev);
+      if (spa) this.spa.onSpa(ev, spa);
+      else this.knocks.onKnock(ev);
     } catch (e) {
       this.stats.internalErrors++;
-      if (this.limited()) this.deps.log.error({ event: 'internal-error', reason: (e as Error).message }, 'packet handling failed; continuing');
+      if (this.budget.take()) this.deps.log.error({ event: 'internal-error', reason: (e as Error).message }, 'packet handling failed; continuing');
     }
-  }
-
-  private onKnock(ev: KnockEvent): void {
-    this.stats.knocks++;
-    const now = this.deps.clock.monotonic();
-    this.handle(this.rt.engine.onKnock(ev, now));
-    this.armExpiry(now);
-  }
-
-  private handle(outcomes: readonly KnockOutcome[]): void {
-    const { log } = this.deps;
-    for (const o of outcomes) {
-      if (o.type === 'stage') {
-        if (this.limited()) log.info({ event: 'knock-stage', door: o.door, src: o.src, stage: o.stage, of: o.of }, `${o.door}: ${o.src}: Stage ${o.stage} of ${o.of}`);
-      } else if (o.type === 'reset') {
-        bump(this.stats.knockResets, o.reason);
-        if (o.reason === 'evicted') this.stats.evictions++;
-        else if (this.limited()) log.info({ event: 'knock-reset', door: o.door, src: o.src, stage: o.stage, reason: o.reason }, `${o.door}: ${o.src}: attempt reset (${o.reason})`);
-      } else if (o.type === 'ignored') {
-        // Only an engine built for log_level debug reports these (daemon -D, like knockd -D).
-        if (this.limited(this.debugLimit)) log.debug({ event: 'knock-ignored', door: o.door, src: o.src, reason: o.reason, detail: o.detail }, `${o.door ?? '-'}: ${o.src}: ${o.detail} ignored (${o.reason})`);
-      } else {
-        this.stats.knockSuccesses++;
-        log.info({ event: 'knock-success', door: o.door, src: o.src, action: o.action }, `${o.door}: ${o.src}: sequence complete`);
-        void this.succeed(o);
-      }
-    }
-  }
-
-  private async succeed(o: Extract<KnockOutcome, { type: 'success' }>): Promise<void> {
-    const door = this.rt.cfg.doors.find((d) => d.name === o.door);
-    if (!door) return;
-    if (this.rt.oneTime.has(o.door)) {
-      try {
-        await this.deps.store.append(ONE_TIME_RECORD, Buffer.from(formatConsumed(o.sequence)));
-      } catch (e) {
-        this.deps.log.error({ event: 'grant-failed', door: o.door, src: o.src, reason: `cannot record the used one-time sequence: ${(e as Error).message}` }, 'not granted (fail closed)');
-        return;
-      }
-    }
-    if (door.open.length === 0) {
-      // A command-only door (knockd's custom commands): nothing to put in the sets.
-    } else if (o.action === 'revoke') this.actions.revoke({ door: o.door, family: o.family, addr: o.src, services: door.open }, { via: 'knock' });
-    else this.actions.grant({ door: o.door, family: o.family, addr: o.src, services: door.open, timeoutSec: door.timeoutSec }, { via: 'knock' });
-    this.actions.runHooks(door, o.src);
-  }
-
-  private onSpa(ev: KnockEvent, ep: SpaEndpoint): void {
-    const door = ep.door;
-    const forUs = door.target ? inTargets(door.target, ev.dst) : this.deps.isLocal(ev.dst);
-    const r = !arrivedOn(door.interfaces, ev.ifname)
-      ? { ok: false as const, reason: 'wrong-interface', detail: ev.ifname }
-      : forUs ? verifyDatagram(ev.payload, { src: ev.src, door, nowMs: ev.at, replay: this.replay, keyring: ep.keyring, limiter: this.spaCost }) : { ok: false as const, reason: 'not-for-us', detail: ev.dst };
-    if (!r.ok) {
-      bump(this.stats.spaRejected, r.reason);
-      if (this.limited()) this.deps.log.warn({ event: 'spa-reject', door: door.name, src: ev.src, reason: r.reason, detail: r.detail }, `SPA rejected: ${r.reason}`);
-      // Authentic but denied: the nonce is spent in memory; persist it too so a restart keeps it spent.
-      if ('append' in r && r.append) {
-        void this.deps.store.append(REPLAY_FILE, r.append).catch((e: Error) => {
-          this.deps.log.error({ event: 'replay-state', door: door.name, src: ev.src, reason: e.message }, 'cannot persist the nonce of a denied SPA packet');
-        });
-      }
-      return;
-    }
-    const a = r.value;
-    void this.deps.store.append(REPLAY_FILE, a.append).then(
-      () => {
-        this.stats.spaAccepted++;
-        this.deps.log.info({ event: 'spa-accept', door: door.name, src: ev.src, client: a.client, addr: a.grant.addr }, `SPA from ${a.client} accepted`);
-        this.actions.grant(a.grant, { via: 'spa', client: a.client });
-        this.actions.runHooks(door, a.grant.addr);
-      },
-      (e: Error) => {
-        bump(this.stats.spaRejected, 'replay-state-unwritable');
-        this.deps.log.error({ event: 'replay-state', door: door.name, src: ev.src, reason: e.message }, 'cannot persist the SPA nonce: not granted (fail closed)');
-      },
-    );
-  }
-
-  private limited(limit = this.logLimit): boolean {
-    if (limit.take(this.deps.clock.monotonic())) return true;
-    this.suppressed++;
-    return false;
-  }
-
-  private armExpiry(now: number): void {
-    const next = this.rt.engine.nextDeadline();
-    if (next === undefined || next >= this.expiryAt) return;
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.expiryAt = next;
-    this.expiryTimer = setTimeout(() => {
-      this.expiryTimer = undefined;
-      this.expiryAt = Infinity;
-      const t = this.deps.clock.monotonic();
-      this.handle(this.rt.engine.expire(t));
-      this.armExpiry(t);
-    }, Math.max(0, next - now) + 1);
-    this.expiryTimer.unref();
   }
 
   private tick(): void {
     const now = this.deps.clock.now();
-    if (this.suppressed) {
-      this.deps.log.warn({ event: 'knock-evicted', suppressed: this.suppressed, evictions: this.stats.evictions }, `${this.suppressed} log lines suppressed (rate limit)`);
-      this.suppressed = 0;
-    }
-    if (this.replay) {
-      this.replay.prune(now);
-      if (this.replay.needsCompaction()) {
-        void this.deps.store.replace(REPLAY_FILE, this.replay.compact(now)).catch((e: Error) =>
-          this.deps.log.error({ event: 'replay-state', reason: e.message }, 'cannot compact the SPA replay state'),
-        );
-      }
-    }
+    const suppressed = this.budget.takeSuppressed();
+    if (suppressed) this.deps.log.warn({ event: 'knock-evicted', suppressed, evictions: this.stats.evictions }, `${suppressed} log lines suppressed (rate limit)`);
+    this.spa.prune(now);
     const dropped = this.deps.capture.counters?.().dropped;
     if (dropped !== undefined) this.stats.captureDropped = dropped;
     if (!this.stopping) void this.checkRuleset('check', this.deps.clock.monotonic() >= this.rulesDue);
@@ -336,14 +213,4 @@ export class Daemon {
       return false;
     }
   }
-}
-
-/** A door's `interfaces` (absent: all) against the interface a frame arrived on. */
-function arrivedOn(interfaces: readonly string[] | undefined, ifname: string | undefined): boolean {
-  return interfaces === undefined || interfaces.includes('any') || (ifname !== undefined && interfaces.includes(ifname));
-}
-
-function inTargets(targets: readonly Cidr[], dst: string): boolean {
-  const a = parseAddr(dst);
-  return a !== undefined && targets.some((t) => t.family === a.family && cidrContains(t, a.bytes));
 }

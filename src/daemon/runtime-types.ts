@@ -5,7 +5,8 @@ import type { SpaKeyring } from '../spa';
 
 export interface SpaEndpoint {
   readonly door: SpaDoor;
-  readonly keyring: SpaKeyring;
+  /** The door's keyring for this server's identity; absent for `format: fwknop` doors, which need none. */
+  readonly keyring?: SpaKeyring;
 }
 
 export interface Runtime {

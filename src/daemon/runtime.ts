@@ -7,7 +7,7 @@
 import { ConfigError, type ConfigIssue, type PortSpec, type StateStore } from '../core';
 import { formatPath, localTargetIssues, type Config, type KnockDoor } from '../config';
 import { KnockEngine, OneTimeSource, canonicalSequence, parseConsumed, parseOneTimeSequences, parseSecret, rotatingSource, type SequenceSource } from '../knock';
-import { generateIdentity, keyringFor, type SpaIdentity } from '../spa';
+import { generateIdentity, keyringFor, needsSpaIdentity, type SpaIdentity } from '../spa';
 import { buildCaptureFilter, captureSpecFromConfig, snapLengthFor } from '../packet';
 import { runtimeWarnings, type RuntimeProbe } from './runtime-warnings';
 import type { Runtime, SpaEndpoint } from './runtime-types';
@@ -19,10 +19,12 @@ export interface RuntimeFiles extends RuntimeProbe {
   /** Read a file named in the config (rotating secret, one-time sequences); throws with a clear message. */
   readFile(path: string): Promise<Uint8Array>;
   /**
-   * This server's SPA identity (state_dir/spa-identity), which the daemon loads or creates. Absent
-   * (check-config, tests): a throwaway identity, so keys are still checked and nothing can match.
+   * This server's SPA identity (state_dir/spa-identity): the daemon's loads or creates it. Called
+   * only for a config with an SPA door of nftknock's format (at start, or the reload that adds the
+   * first one), so a daemon without one never creates the file. Absent (check-config, tests): a
+   * throwaway identity, so keys are still checked and nothing can match.
    */
-  readonly spaIdentity?: SpaIdentity;
+  readonly spaIdentity?: () => SpaIdentity;
 }
 
 /**
@@ -103,10 +105,10 @@ export async function checkRuntime(cfg: Config, files: RuntimeFiles, state: Pick
   if (issues.length) return { issues, warnings };
   const spaByPort = new Map<number, SpaEndpoint>();
   let spaWindowMs = 0;
-  const identity = files.spaIdentity ?? (cfg.doors.some((d) => d.kind === 'spa') ? generateIdentity() : undefined);
+  const identity = needsSpaIdentity(cfg.doors) ? (files.spaIdentity?.() ?? generateIdentity()) : undefined;
   for (const d of cfg.doors) {
-    if (d.kind !== 'spa' || !identity) continue;
-    spaByPort.set(d.spa.port, { door: d, keyring: keyringFor(d, identity) });
+    if (d.kind !== 'spa') continue;
+    spaByPort.set(d.spa.port, d.spa.format !== 'fwknop' && identity ? { door: d, keyring: keyringFor(d, identity) } : { door: d });
     spaWindowMs = Math.max(spaWindowMs, d.spa.windowSec * 1000);
   }
   const engine = KnockEngine.fromConfig(cfg, { isLocal, sources });

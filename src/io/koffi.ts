@@ -14,6 +14,9 @@ export interface Koffi {
   unregister(cb: unknown): void;
   decode(ptr: unknown, offset: number, type: string): unknown;
   view(ptr: unknown, len: number): ArrayBuffer;
+  /** errno of the calling thread, as the last foreign call left it. */
+  errno(): number;
+  readonly os: { readonly errno: Readonly<Record<string, number>> };
 }
 
 let cached: Koffi | undefined;

@@ -4,7 +4,8 @@
  * Ring facts (libpcap 1.10 on Linux, immediate mode → TPACKET_V2, pcap-linux.c create_ring): every
  * packet takes one fixed-size frame of TPACKET_ALIGN(header area + snap length) bytes, frames do
  * not cross a block and a block is one page. So the snap length, not the packet, sets the memory
- * per packet, and a 65,535-byte snap length (what cap fixed) made every frame ~64 KiB.
+ * per packet, and a 65,535-byte snap length (what the `cap` package, used before koffi, fixed) made
+ * every frame ~64 KiB.
  * Checked against the ring's mapping in /proc/PID/maps: 8192 packets map 2 MiB at snap length 160,
  * 6.4 MiB at 672 and 16 MiB at 1660, as computed here.
  */

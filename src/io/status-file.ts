@@ -1,7 +1,8 @@
 /**
  * The daemon's status file in `state_dir`, which `knockctl status` reads: pid, start time, counters.
- * One file per table and network namespace (`status-TABLE-NETNS.json`), so daemons of other tables
- * or namespaces sharing a state_dir never show up in each other's status, nor overwrite each other.
+ * One file per table and network namespace (`status-TABLE-NETNS.json`), so `status` run in another
+ * namespace with the same config never shows this daemon (a second daemon on the same state_dir is
+ * refused at start: io/state-lock.ts).
  * `NETNS` is the inode of the namespace (`readlink /proc/self/ns/net` = `net:[4026531840]`).
  */
 import { readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';

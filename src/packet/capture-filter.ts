@@ -1,7 +1,7 @@
 /**
  * The libpcap filter: only packets that can be knocks or SPA datagrams reach JavaScript.
  *
- * Checked with libpcap 1.10.3 (`tcpdump -d`, and `cap` on `any`, a veth and a tun device):
+ * Checked with libpcap 1.10.3 (`tcpdump -d`, and live captures on `any`, a veth and a tun device):
  * - `inbound` compiles on all three (Linux reads the socket's packet type, not a header byte), so
  *   our own outgoing packets never wake us up.
  * - TCP flags are not filtered here: `tcp[13]` is refused over IPv6, so flags are checked in JS.

@@ -7,6 +7,13 @@ import { verifyFwknop, type FwknopVerdict } from './fwknop';
 
 export type DatagramVerdict = SpaVerdict | FwknopVerdict;
 
-export function verifyDatagram(packet: Uint8Array, ctx: SpaVerifyContext): DatagramVerdict {
-  return ctx.door.spa.format === 'fwknop' ? verifyFwknop(packet, ctx) : verifySpa(packet, ctx);
+/** The context of either verifier: `keyring` (this server's identity) only for nftknock's format. */
+export type DatagramContext = Omit<SpaVerifyContext, 'keyring'> & { readonly keyring?: SpaVerifyContext['keyring'] };
+
+export function verifyDatagram(packet: Uint8Array, ctx: DatagramContext): DatagramVerdict {
+  if (ctx.door.spa.format === 'fwknop') return verifyFwknop(packet, ctx);
+  // The runtime builds a keyring for every door of this format; a missing one is our bug, which the
+  // daemon's per-packet catch counts as internal-error.
+  if (!ctx.keyring) throw new Error(`SPA door ${ctx.door.name} has no keyring`);
+  return verifySpa(packet, ctx as SpaVerifyContext);
 }

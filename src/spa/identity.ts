@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { type Outcome, ok, reject } from '../core';
+import type { Door } from '../config';
 import { x25519PublicFromPrivate } from './envelope';
 
 export interface SpaIdentity {
@@ -17,6 +18,14 @@ export interface SpaIdentity {
 }
 
 const FILE_TAG = 'nftknock-spa-identity v2 x25519';
+
+/**
+ * Whether a config needs this server's identity: only doors of nftknock's own format (v2) bind
+ * datagrams to it; `format: fwknop` doors use their stanzas' keys alone.
+ */
+export function needsSpaIdentity(doors: readonly Door[]): boolean {
+  return doors.some((d) => d.kind === 'spa' && d.spa.format !== 'fwknop');
+}
 
 export function generateIdentity(random: (n: number) => Uint8Array = randomBytes): SpaIdentity {
   const priv = new Uint8Array(random(32));

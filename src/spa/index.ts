@@ -10,7 +10,7 @@ export {
   parseClientKeyFile, parseServerKey, parseServerPublicKey, checkKeyFileMode,
 } from './keys';
 export {
-  type SpaIdentity, generateIdentity, formatIdentityFile, parseIdentityFile, formatServerIdentity, parseServerIdentity, identityFingerprint,
+  type SpaIdentity, generateIdentity, needsSpaIdentity, formatIdentityFile, parseIdentityFile, formatServerIdentity, parseServerIdentity, identityFingerprint,
 } from './identity';
 export { parsePublicAddress } from './public-address';
 export { verifyDatagram, type DatagramVerdict } from './dispatch';

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Test-only base images for the container test, made without any image registry:
 #   $TAG           Debian 12 minbase (debootstrap) + this machine's Node.js 20 binary (the runtime stage)
-#   $TAG-build     the same + npm, Node's headers (cap's native build needs no download) and this
-#                  machine's CA bundle (egress may go through a TLS proxy); the build stage only
+#   $TAG-build     the same + npm, Node's headers and this machine's CA bundle (egress may go through
+#                  a TLS proxy); the build stage only. Nothing is compiled there (koffi ships prebuilt
+#                  binaries), so the headers are not used by the current build.
 # Users never need this: the Containerfile's default base is node:20-bookworm-slim.
 # Usage: DOCKER_HOST=unix:///path/docker.sock build-base.sh TAG
 # The debootstrap tree is cached as a tarball in $NFTKNOCK_CONTAINER_CACHE (default /var/tmp/nftknock-container).

@@ -263,7 +263,8 @@ test('spoofed packets from the client\'s own address reset its knock attempt; SP
 });
 
 // A burst from 50 sources (150 frames at once) used to overflow a 1 MiB capture ring (~15 frames of
-// 64 KiB each, since cap fixes the snap length): see PcapCapture's buffer size.
+// 64 KiB each, when the `cap` package used before koffi fixed the snap length at 65,535): see
+// capture-size.ts and limits.capture_ring.
 test('50 clients knocking at once all get access, in a few nft batches', { skip }, async (t) => {
   const l = await lab(t);
   const a = l.clients[0]!;

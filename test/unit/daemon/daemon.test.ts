@@ -33,18 +33,19 @@ function setup(text = CFG) {
   const clock = new FakeClock();
   const store = new MemoryStore();
   const hooks = new RecordingHooks();
+  const identity = { loads: 0 };
   const files = {
     readFile: async (p: string) => {
       if (p.startsWith('/nonexistent/')) throw new Error(`cannot read ${p}: ENOENT`);
       return new Uint8Array();
     },
-    spaIdentity: IDENTITY,
+    spaIdentity: () => (identity.loads++, IDENTITY),
   };
   const timers: number[] = [];
   // Retry pauses run at once, and are recorded, so the backoff is checked without sleeping.
   const setTimer = (fn: () => void, ms: number) => (timers.push(ms), setImmediate(fn));
   const d = new Daemon({ capture, nft, clock, log: createLogger({ level: 'debug', destination: sink }), isLocal: (a) => a === HOST, store, hooks, files, setTimer });
-  return { d, capture, nft, clock, store, hooks, lines, timers, cfg: loadConfigText(text).config };
+  return { d, capture, nft, clock, store, hooks, lines, timers, identity, cfg: loadConfigText(text).config };
 }
 
 const knock = (s: ReturnType<typeof setup>, src: string) => {
@@ -152,6 +153,21 @@ test('SPA: an authentic packet denied for its access spends its nonce durably; t
   s.capture.deliver(ipv4Packet('198.51.100.8', HOST, 'udp', 62201, pkt), s.clock.now());
   assert.equal(s.d.stats.spaRejected.replayed, 1);
   assert.equal(s.nft.applied.length, 0, 'nothing granted');
+  await s.d.stop();
+});
+
+test('SPA identity: a knock-only config never loads it; the reload that adds the first SPA door does, and that door grants', async () => {
+  const s = setup(CFG.slice(0, CFG.indexOf('  spa:')));
+  await s.d.start(s.cfg);
+  assert.equal(s.d.runtime.spaByPort.size, 0);
+  assert.equal(s.identity.loads, 0, 'no SPA door: no identity loaded or created');
+  assert.equal(await s.d.reload(loadConfigText(CFG).config), true);
+  assert.equal(s.identity.loads, 1);
+  s.capture.deliver(ipv4Packet('198.51.100.5', HOST, 'udp', 62201, spaPacket({ nowMs: s.clock.now() })), s.clock.now());
+  await new Promise((r) => setTimeout(r, 5));
+  await s.d.flush();
+  assert.equal(s.d.stats.spaAccepted, 1);
+  assert.match(JSON.stringify(s.nft.applied), /"198\.51\.100\.5","tcp",443/);
   await s.d.stop();
 });
 

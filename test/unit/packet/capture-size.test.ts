@@ -36,7 +36,7 @@ test('the ring is sized in packets: frames of the snap length, whole pages', () 
   assert.equal(r.memoryBytes, Math.ceil(8192 / 5) * 4096);
   // fwknop: 2 frames a page.
   assert.equal(ringFor(8192, 1660).memoryBytes, 16 << 20);
-  // cap's 65,535-byte snap length: one frame over 16 pages each.
+  // A 65,535-byte snap length (the `cap` package's, before koffi): one frame over 16 pages each.
   assert.equal(ringFor(256, 65535).memoryBytes, 256 * 17 * 4096);
   assert.throws(() => ringFor(0, 160), RangeError);
 });
