@@ -14,6 +14,7 @@ import { KNOCKCTL, type Lab, sleep, waitForLine } from '../test/integration/supp
 import { RunningDaemon, writeConfig } from '../test/integration/support/daemon';
 import { cpuTicks, freshAddr, median, oneRun, serverAddr, SERVER_IF, TABLE, useAddressPool, type Keeper, type LatencyRuns } from './net';
 import { DAEMON_NODE_FLAGS } from './keepers';
+import { KEEPER_ENV } from './env';
 
 const PORT = 62201;
 
@@ -181,7 +182,7 @@ async function startOurs(lab: Lab, dir: string, keys: Keys): Promise<Keeper> {
   const cfg = writeConfig(dir, doorText([keys], TABLE, join(dir, 'state')), 'fwknop-door.yaml');
   const r = await lab.knockctl(lab.server.ns, 'install-ruleset', '-c', cfg);
   if (r.code !== 0) throw new Error(`install-ruleset failed: ${r.stderr}`);
-  const child = lab.start(lab.server.ns, process.execPath, [...DAEMON_NODE_FLAGS, KNOCKCTL, 'daemon', '-c', cfg]);
+  const child = lab.start(lab.server.ns, process.execPath, [...DAEMON_NODE_FLAGS, KNOCKCTL, 'daemon', '-c', cfg], KEEPER_ENV);
   const d = new RunningDaemon(child);
   await d.event('start', undefined, 10000);
   await sleep(300);
@@ -199,7 +200,7 @@ async function startFwknopd(lab: Lab, dir: string, keys: Keys): Promise<Keeper> 
   writeFileSync(join(cfgDir, 'access.conf'), `SOURCE ANY\nKEY_BASE64 ${keys.key.toString('base64')}\nHMAC_KEY_BASE64 ${keys.hmac.toString('base64')}\n`
     + `CMD_CYCLE_OPEN /usr/sbin/nft add element inet ${TABLE} allowed4 { $IP . tcp . 22 timeout 30s }\nCMD_CYCLE_CLOSE NONE\nCMD_CYCLE_TIMER 30\n`, { mode: 0o600 });
   const child = lab.start(lab.server.ns, '/usr/sbin/fwknopd', ['-f', '-c', join(cfgDir, 'fwknopd.conf'), '-a', join(cfgDir, 'access.conf'),
-    '-d', join(cfgDir, 'digest.cache'), '-p', join(cfgDir, 'fwknopd.pid'), '-r', join(cfgDir, 'run'), '-i', SERVER_IF]);
+    '-d', join(cfgDir, 'digest.cache'), '-p', join(cfgDir, 'fwknopd.pid'), '-r', join(cfgDir, 'run'), '-i', SERVER_IF], KEEPER_ENV);
   await waitForLine(child, /Starting fwknopd|pcap|listening/i, 10000);
   await sleep(500);
   return { name: 'fwknopd', pid: child.pid as number, child };
