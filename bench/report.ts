@@ -136,6 +136,18 @@ ${row(`${k(l.grants)} grants`, l.full)}
 ${l.rulesetProblems ? `The daemon logged ${l.rulesetProblems} ruleset problem(s) during the windows: the figures include a repair.` : 'The health check found nothing to repair.'} Goal: p99 ≤ 10 ms with the full set.`;
 }
 
+/** What the load average can and cannot say about the run. */
+function loadNote(m: Results['machine']): string {
+  const start = Number(m.load.split(' ')[0]);
+  const busy = Number.isFinite(start) && start >= m.cores / 2
+    ? ` At the start the 1-minute load average was already ${f(start)} on ${m.cores} cores: other work was running, so treat
+the figures as upper bounds for latency and lower bounds for throughput.`
+    : '';
+  return `**Load:** the bench loads the machine itself (senders, keepers, namespaces), so the load average
+at the end says little about other work; anything else running at the same time raises latency and
+lowers throughput.${busy} Compare runs with this in mind.`;
+}
+
 function idleBreakdown(r: Results): string {
   const p = r.ours.idleParts;
   const n = r.nodeIdle;
@@ -203,9 +215,7 @@ Everything ran in throwaway network namespaces; the host's ruleset was not touch
 | load average at start / end | ${m.load} / ${m.loadEnd ?? 'n/a'} |
 | wall time of the run | ${f(r.seconds, 0)} s |
 
-**Other load:** this machine is shared; other engineers' test suites ran at the same time (see the
-load average). Treat the figures as upper bounds for latency and lower bounds for throughput, and
-rerun \`sudo make bench\` on a quiet machine before quoting them.
+${loadNote(m)}
 
 ## Method: the same test for both door keepers
 
@@ -214,8 +224,9 @@ rerun \`sudo make bench\` on a quiet machine before quoting them.
   each row of the flood table and the memory steps; no row inherits another's backlog, heap or
   attempt list.
 - **The same work.** Both keepers watch the same sequence (\`7000:tcp 8000:tcp 9000:udp\`,
-  \`seq_timeout\` ${String(r.params.seqTimeout)} s, TCP knocks must be SYNs), get the same number of legitimate tries per row
-  (${String(r.params.legit)}), from the same address pool (fresh addresses on the client's link, each used once per
+  \`seq_timeout\` ${String(r.params.seqTimeout)} s, TCP knocks must be SYNs), get the same legitimate tries per row (up
+  to ${String(r.params.legit)}, one after another while the flood lasts: a failed try takes its 1 s limit, so a keeper that
+  fails gets fewer tries in the same window), from the same address pool (fresh addresses on the client's link, each used once per
   namespace set), and log the same way: stages and successes as lines on stdout, read by the bench
   (no log file, no syslog for either).
 - **knockd as Debian ships it** (${m.knockd}), its defaults stated: capture on one interface
