@@ -19,12 +19,24 @@ all: build
 # fwknop-server (the bench compares against fwknopd); sshd/ssh/sudo for the anti-lockout test.
 RUNTIME_PKGS := nftables libpcap0.8 iproute2
 TEST_PKGS    := knockd tcpdump gcc fwknop-client fwknop-server openssh-server openssh-client sudo
+# $(1): packages. $(2): non-empty for packages installed for their programs only (sshd, knockd,
+# fwknopd are started by the tests and the bench themselves, in namespaces): their services are kept
+# from starting during the install (policy-rc.d) and the units they ship are disabled after, so
+# `sudo make test` leaves no new SSH server or door keeper running or enabled on the host.
 define apt_missing
 	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install$$missing (run with sudo)"; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  nostart=""; \
+	  if [ -n "$(2)" ] && [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && nostart=1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; rc=$$?; \
+	  if [ -n "$$nostart" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+	  [ $$rc = 0 ] || exit $$rc; \
+	  if [ -n "$(2)" ] && [ -d /run/systemd/system ]; then \
+	    units=$$(dpkg -L $$missing 2>/dev/null | grep -E '^/(usr/)?lib/systemd/system/[^/@]+[.](service|socket)$$' | xargs -r -n1 basename | sort -u | tr '\n' ' '); \
+	    if [ -n "$$units" ]; then systemctl disable --now $$units >/dev/null 2>&1 || true; echo "left disabled (installed for the tests' use only): $$units"; fi; \
+	  fi; \
 	fi
 endef
 
@@ -32,7 +44,7 @@ runtime-deps:
 	$(call apt_missing,$(RUNTIME_PKGS))
 
 system-deps: runtime-deps
-	$(call apt_missing,$(TEST_PKGS))
+	$(call apt_missing,$(TEST_PKGS),no-services)
 
 # Reinstall only when the lock file's *content* changed (a fresh checkout's newer mtime is not a
 # reason to wipe node_modules). The copy of the lock file marks what is installed.
