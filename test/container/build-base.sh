@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Test-only base images for the container test, made without any image registry:
 #   $TAG           Debian 12 minbase (debootstrap) + this machine's Node.js 20 binary (the runtime stage)
-#   $TAG-build     the same + npm, Node's headers and this machine's CA bundle (egress may go through
-#                  a TLS proxy); the build stage only. Nothing is compiled there (koffi ships prebuilt
-#                  binaries), so the headers are not used by the current build.
+#   $TAG-build     the same + npm and this machine's CA bundle (egress may go through a TLS proxy);
+#                  the build stage only. Nothing is compiled there (koffi and esbuild ship prebuilt
+#                  binaries), so it needs no compiler and no Node headers.
 # Users never need this: the Containerfile's default base is node:20-bookworm-slim.
 # Usage: DOCKER_HOST=unix:///path/docker.sock build-base.sh TAG
 # The debootstrap tree is cached as a tarball in $NFTKNOCK_CONTAINER_CACHE (default /var/tmp/nftknock-container).
@@ -17,10 +17,7 @@ mkdir -p "$cache"
 node_bin=$(readlink -f "$(command -v node)")
 node_major=$("$node_bin" -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || { echo "build-base: need Node.js >= 20 on this machine, found $("$node_bin" --version)" >&2; exit 1; }
-node_prefix=$(dirname "$(dirname "$node_bin")")
 npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
-headers=$node_prefix/include/node
-[ -f "$headers/node_version.h" ] || { echo "build-base: no Node headers at $headers" >&2; exit 1; }
 
 rootfs_tar=$cache/bookworm-minbase.tar
 if [ ! -s "$rootfs_tar" ]; then
@@ -49,10 +46,9 @@ path='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 tar -C "$work" -xf "$rootfs_tar"
 cp "$node_bin" "$work/usr/local/bin/node"
 tar -C "$work" -cf - . | "$docker" import -c "$path" -c "LABEL $label" - "$tag" >/dev/null
-mkdir -p "$work/usr/local/lib/node_modules" "$work/usr/local/include" "$work/etc/ssl/certs"
+mkdir -p "$work/usr/local/lib/node_modules" "$work/etc/ssl/certs"
 cp -a "$npm_dir" "$work/usr/local/lib/node_modules/npm"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$work/usr/local/bin/npm"
-cp -a "$headers" "$work/usr/local/include/node"
 cp /etc/ssl/certs/ca-certificates.crt "$work/etc/ssl/certs/host-ca-bundle.crt"
 tar -C "$work" -cf - . | "$docker" import -c "$path" -c "LABEL $label" -c 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/host-ca-bundle.crt' - "$tag-build" >/dev/null
 echo "build-base: $tag (runtime) and $tag-build (build stage) with Node $("$node_bin" --version)"
