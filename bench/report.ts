@@ -140,8 +140,9 @@ ${l.rulesetProblems ? `The daemon logged ${l.rulesetProblems} ruleset problem(s)
 function loadNote(m: Results['machine']): string {
   const start = Number(m.load.split(' ')[0]);
   const busy = Number.isFinite(start) && start >= m.cores / 2
-    ? ` At the start the 1-minute load average was already ${f(start)} on ${m.cores} cores: other work was running, so treat
-the figures as upper bounds for latency and lower bounds for throughput.`
+    ? ` At the start the 1-minute load average was already ${f(start)} on ${m.cores} cores: the machine was busy in the
+minute before the run, or still was, so treat the figures as upper bounds for latency and lower
+bounds for throughput.`
     : '';
   return `**Load:** the bench loads the machine itself (senders, keepers, namespaces), so the load average
 at the end says little about other work; anything else running at the same time raises latency and
