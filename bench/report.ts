@@ -289,9 +289,9 @@ A raw-socket sender (\`sendmmsg\`, batches of 64) floods the server with spoofed
 ${String(r.params.legit)} legitimate clients knock one after another (fresh source address each, 1 s limit each).
 The flood comes from an attacker namespace, the legitimate knocks from a client namespace; the
 server's two links are bridged (one segment), and both send to the address the client knocks on.
-Both keepers see every flood packet: our daemon captures on \`any\` (its BPF filter drops the
-other-ports flood in the kernel; a packet seen on both the bridge and its port is handled once),
-knockd watches the bridge. Every row starts a fresh keeper. CPU is the door keeper's utime+stime
+Both keepers see every flood packet once: our daemon captures on \`any\` (its BPF filter drops the
+other-ports flood in the kernel, and the copies the bridge's ports hand over besides the bridge:
+src/daemon/capture-skip.ts), knockd watches the bridge. Every row starts a fresh keeper. CPU is the door keeper's utime+stime
 over the legitimate-knock window, as % of one core. "max" is as fast as the sender goes on this
 machine (it shares the 2 cores with the door keeper).
 

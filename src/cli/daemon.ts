@@ -20,6 +20,7 @@ import { configPath, readConfig } from './context';
 import { withLines } from './check-config';
 import type { MetricsServer } from './metrics';
 import { spaIdentityLoader } from './identity';
+import { enslavedInterfaces } from '../io/enslaved';
 
 const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
 
@@ -77,6 +78,7 @@ export async function daemonCommand(opts: { config?: string; debug?: boolean }):
     hooks: new ExecHookRunner(),
     files: Object.assign(new FsRuntimeFiles(file), { spaIdentity: spaIdentityLoader(config.stateDir, log) }),
     onStats: (stats, rt) => status(stats, rt),
+    enslaved: () => enslavedInterfaces(),
   });
   // A full or read-only state_dir must not stop the daemon: knocks still work, SPA fails closed.
   let statusError = '';

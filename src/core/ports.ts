@@ -55,6 +55,12 @@ export interface Capture {
   setFilter(filter: string, snapLen?: number): Promise<void>;
   close(): Promise<void>;
   counters?(): { dropped: number };
+  /**
+   * Drop frames from these interface indexes in the kernel (ports and slaves whose packets also
+   * arrive through their master, io/enslaved.ts); an empty list drops none. Only where frames carry
+   * their interface (cooked v2); elsewhere it changes nothing.
+   */
+  skipInterfaces?(ifindexes: readonly number[]): Promise<void>;
 }
 
 /**

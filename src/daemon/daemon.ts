@@ -18,6 +18,8 @@ import { bump, newStats, type DaemonStats } from './stats';
 import { LogBudget } from './log-budget';
 import { KnockPath } from './knock-path';
 import { SpaPath } from './spa-path';
+import { skippableInterfaces } from './capture-skip';
+import type { Enslaved } from '../io/enslaved';
 
 export { REPLAY_FILE } from './spa-path';
 const HOUSEKEEPING_MS = 5000;
@@ -43,6 +45,8 @@ export interface DaemonDeps {
   readonly onStats?: (stats: DaemonStats, rt: Runtime) => void;
   /** Timer for nft retry pauses and stop_command delays; setTimeout when absent (tests pass a fast one). */
   readonly setTimer?: (fn: () => void, ms: number) => { unref?: () => void };
+  /** Bridge ports and bond slaves now (io/enslaved.ts): their frames may also be captured on their master. */
+  readonly enslaved?: () => Enslaved;
 }
 
 export class Daemon {
@@ -62,6 +66,9 @@ export class Daemon {
   private stopping = false;
   /** Monotonic ms after which the next health check also counts the input chain's rules. */
   private rulesDue = 0;
+  /** The interfaces whose frames the capture drops in the kernel (`name:ifindex,...`), and the last error. */
+  private skipped = '';
+  private skipError = '';
 
   constructor(private readonly deps: DaemonDeps) {
     this.stats = newStats(deps.clock.now());
@@ -87,6 +94,7 @@ export class Daemon {
     this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg), this.deps.probe);
     await this.spa.load(cfg.limits.maxReplay);
     await this.deps.capture.start(this.rt.filter, (f) => this.onFrame(f), this.rt.snapLen);
+    await this.refreshSkipped();
     this.housekeeping = setInterval(() => this.tick(), HOUSEKEEPING_MS);
     this.housekeeping.unref();
     const doors = cfg.doors.map((d) => d.name);
@@ -101,6 +109,7 @@ export class Daemon {
       this.rt = rt;
       this.firewall = new Firewall(this.deps.nft, cfg.table, buildSetLayout(cfg), this.deps.probe);
       this.spa.widen(rt.spaWindowMs);
+      await this.refreshSkipped();
       this.deps.log.info({ event: 'reload', doors: cfg.doors.map((d) => d.name), filter: rt.filter }, 'config reloaded');
       return true;
     } catch (e) {
@@ -163,7 +172,31 @@ export class Daemon {
     const dropped = this.deps.capture.counters?.().dropped;
     if (dropped !== undefined) this.stats.captureDropped = dropped;
     if (!this.stopping) void this.checkRuleset('check', this.deps.clock.monotonic() >= this.rulesDue);
+    if (!this.stopping) void this.refreshSkipped();
     this.deps.onStats?.(this.stats, this.rt);
+  }
+
+  /**
+   * Bridge ports and bond slaves hand the capture on `any` a second copy of packets their master
+   * delivers: drop the ones capture-skip.ts allows in the kernel. Rechecked on every housekeeping tick.
+   */
+  private async refreshSkipped(): Promise<void> {
+    const { capture, enslaved, log } = this.deps;
+    if (!capture.skipInterfaces || !enslaved) return;
+    const skip = skippableInterfaces(enslaved(), this.rt.cfg);
+    const key = skip.map((i) => `${i.name}:${i.ifindex}`).join(',');
+    if (key === this.skipped) return;
+    try {
+      await capture.skipInterfaces(skip.map((i) => i.ifindex));
+      this.skipped = key;
+      this.skipError = '';
+      log.info({ event: 'capture-skip', interfaces: skip.map((i) => i.name) },
+        skip.length > 0 ? `capture: frames of ${skip.map((i) => `${i.name} (in ${i.master})`).join(', ')} dropped in the kernel; ${skip.length === 1 ? 'its master delivers them' : 'their masters deliver them'}` : 'capture: no interface skipped');
+    } catch (e) {
+      const reason = (e as Error).message;
+      if (reason !== this.skipError) log.warn({ event: 'capture-skip', reason }, 'capture: cannot skip the copies of bridge ports and bond slaves in the kernel; they are dropped after capture');
+      this.skipError = reason;
+    }
   }
 
   /**

@@ -58,6 +58,9 @@ export class PcapCapture implements Capture {
   private readonly onError: (err: Error) => void;
   private source: PacketSource | undefined;
   private snapLen = DEFAULT_SNAP_LEN;
+  /** The caller's filter, and the interface indexes dropped in front of it (skipInterfaces). */
+  private filter = '';
+  private skip: readonly number[] = [];
   /** Sources replaced by a new snap length, closed once their pending wait has returned. */
   private retired: PacketSource[] = [];
   private waiting = 0;
@@ -77,7 +80,8 @@ export class PcapCapture implements Capture {
 
   async start(filter: string, onFrame: (frame: Frame) => void, snapLen = DEFAULT_SNAP_LEN): Promise<void> {
     if (this.onFrame) throw new CaptureError('capture already started');
-    this.source = this.open(filter, snapLen);
+    this.filter = filter;
+    this.source = this.open(snapLen);
     this.onFrame = onFrame;
     this.arm(this.source);
   }
@@ -89,8 +93,9 @@ export class PcapCapture implements Capture {
   async setFilter(filter: string, snapLen = this.snapLen): Promise<void> {
     const cur = this.source;
     if (!cur || !this.onFrame) throw new CaptureError('capture not started');
-    if (snapLen === this.snapLen) return cur.setFilter(filter);
-    const fresh = this.open(filter, snapLen);
+    this.filter = filter;
+    if (snapLen === this.snapLen) return cur.setFilter(this.kernelFilter(cur));
+    const fresh = this.open(snapLen);
     this.source = fresh;
     this.retired.push(cur);
     cur.wake();
@@ -110,15 +115,45 @@ export class PcapCapture implements Capture {
     this.retired = [];
   }
 
+  /**
+   * Frames from these interfaces are dropped by the kernel's filter (`not (ifindex 3 or ...)` in
+   * front of the caller's), swapped in atomically on the open handle. Only with cooked v2 frames,
+   * whose header holds the interface index; otherwise the list is kept and changes nothing.
+   */
+  async skipInterfaces(ifindexes: readonly number[]): Promise<void> {
+    const before = this.skip;
+    this.skip = [...ifindexes];
+    try {
+      if (this.source) this.source.setFilter(this.kernelFilter(this.source));
+    } catch (e) {
+      this.skip = before;
+      throw e;
+    }
+  }
+
+  /** The filter the kernel runs for a source: the caller's, behind the skipped interfaces. */
+  private kernelFilter(s: PacketSource): string {
+    if (this.skip.length === 0 || s.linkType !== DLT_LINUX_SLL2) return this.filter;
+    return `not (${this.skip.map((i) => `ifindex ${i}`).join(' or ')}) and (${this.filter})`;
+  }
+
   /** Packets the kernel dropped because the ring was full, since start (all handles). */
   counters(): { dropped: number } {
     return { dropped: this.dropped + (this.source?.stats().dropped ?? 0) };
   }
 
-  private open(filter: string, snapLen: number): PacketSource {
+  /** A new handle with the caller's filter; the skipped interfaces are added once its link type is known. */
+  private open(snapLen: number): PacketSource {
     const { bufferBytes } = ringFor(this.ringPackets, snapLen);
     try {
-      const s = this.openSource({ snapLen, bufferBytes, filter });
+      const s = this.openSource({ snapLen, bufferBytes, filter: this.filter });
+      if (this.skip.length > 0) {
+        try {
+          s.setFilter(this.kernelFilter(s));
+        } catch {
+          // Skipping is an optimization (DuplicateFilter still drops the copies): the caller's filter stays.
+        }
+      }
       this.snapLen = snapLen;
       return s;
     } catch (e) {

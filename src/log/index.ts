@@ -11,7 +11,7 @@ export const EVENTS = [
   'grant', 'grant-failed', 'set-full', 'revoke', 'revoke-failed', 'hook', 'hook-failed',
   'spa-accept', 'spa-reject', 'replay-state', 'spa-identity',
   'nft-error', 'nft-transport', 'ruleset-missing', 'ruleset-installed', 'ruleset-foreign',
-  'internal-error', 'metrics',
+  'internal-error', 'metrics', 'capture-skip',
 ] as const;
 export type EventName = (typeof EVENTS)[number];
 

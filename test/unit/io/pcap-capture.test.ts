@@ -209,3 +209,30 @@ test('a filter libpcap refuses at start is a CaptureError with its message', asy
   await cap.start('udp', () => undefined);
   await cap.close();
 });
+
+test('skipInterfaces: the kernel filter drops those interfaces in front of the caller\'s filter, kept across filter and snap-length changes', async () => {
+  const cap = make(['any']);
+  await cap.start('udp dst port 1', () => undefined, 200);
+  const first = FakeSource.all[0] as FakeSource;
+  assert.equal(first.opts.filter, 'udp dst port 1');
+  await cap.skipInterfaces([3, 5]);
+  assert.equal(first.opts.filter, 'not (ifindex 3 or ifindex 5) and (udp dst port 1)');
+  await cap.setFilter('udp dst port 2');
+  assert.equal(first.opts.filter, 'not (ifindex 3 or ifindex 5) and (udp dst port 2)');
+  await cap.setFilter('udp dst port 2', 400);
+  const second = FakeSource.all[1] as FakeSource;
+  assert.equal(second.opts.filter, 'not (ifindex 3 or ifindex 5) and (udp dst port 2)', 'a new handle gets the skip too');
+  await cap.skipInterfaces([]);
+  assert.equal(second.opts.filter, 'udp dst port 2');
+  await cap.close();
+});
+
+test('skipInterfaces changes nothing where frames carry no interface index (not cooked v2)', async () => {
+  const cap = make(['any']);
+  await cap.start('udp dst port 1', () => undefined, 200);
+  const src = FakeSource.all[0] as FakeSource;
+  (src as { linkType: number }).linkType = 113;
+  await cap.skipInterfaces([3]);
+  assert.equal(src.opts.filter, 'udp dst port 1');
+  await cap.close();
+});
