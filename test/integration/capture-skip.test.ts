@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { upLab, Lab, KNOCKCTL, skipReason, sleep, type Host } from './support/lab';
-import { scratch, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
+import { scratch, sshDoorConfig, startDaemon, type RunningDaemon } from './support/daemon';
 
 const skip = skipReason();
 
@@ -24,17 +24,7 @@ async function bridgeClientLink(l: Lab): Promise<{ bridge: string; port: string 
   return { bridge, port };
 }
 
-function config(dir: string, doorInterfaces = ''): string {
-  return writeConfig(dir, `table: kt
-state_dir: ${dir}/state
-doors:
-  ssh:
-    sequence: ["7000:tcp", "8000:tcp", "9000:udp"]
-    seq_timeout: 5
-    open: ["22/tcp"]
-    timeout: 30
-${doorInterfaces}`);
-}
+const config = (dir: string, doorLines = ''): string => sshDoorConfig(dir, { doorLines });
 
 interface Counters { packets: number; duplicates: number; knock_successes: number }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { knockdKnock, upLab, Lab, KNOCKCTL, skipReason, sleep, type Host } from './support/lab';
-import { scratch, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
+import { scratch, sshDoorConfig, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
 
 const skip = skipReason() ?? (existsSync('/usr/bin/knock') ? undefined : 'knockd\'s knock client is not installed (apt-get install knockd)');
 
@@ -20,17 +20,7 @@ function knockctlKnock(l: Lab, from: Host, addr: string, ...ports: string[]): Pr
   return l.exec(from.ns, process.execPath, KNOCKCTL, 'knock', '-d', '20', addr, ...ports);
 }
 
-function door(dir: string, extra = '', timeout = 3): string {
-  return writeConfig(dir, `table: kt
-state_dir: ${dir}/state
-doors:
-  ssh:
-    sequence: ["7000:tcp", "8000:tcp", "9000:udp"]
-    seq_timeout: 5
-    open: ["22/tcp"]
-    timeout: ${timeout}
-${extra}`);
-}
+const door = (dir: string, after = '', timeout = 3): string => sshDoorConfig(dir, { timeout, after });
 
 async function elementCount(l: Lab, set: string): Promise<number> {
   const j = (await l.nftJson(l.server.ns, 'set', 'inet', 'kt', set)) as { nftables: { set?: { elem?: unknown[] } }[] };

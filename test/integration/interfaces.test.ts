@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { upLab, Lab, KNOCKCTL, skipReason, sleep, type Host } from './support/lab';
-import { scratch, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
+import { scratch, sshDoorConfig, startDaemon, writeConfig, type RunningDaemon } from './support/daemon';
 
 const skip = skipReason();
 
@@ -38,18 +38,7 @@ async function ifindex(l: Lab, n: number): Promise<number> {
 
 const grants = (d: RunningDaemon, src: string): number => d.count('grant', (x) => x.src === src);
 
-function knockConfig(dir: string, interfaces: string): string {
-  return writeConfig(dir, `table: kt
-state_dir: ${dir}/state
-doors:
-  ssh:
-    sequence: ["7000:tcp", "8000:tcp", "9000:udp"]
-    seq_timeout: 5
-    open: ["22/tcp"]
-    timeout: 30
-    interfaces: [${interfaces}]
-`);
-}
+const knockConfig = (dir: string, interfaces: string): string => sshDoorConfig(dir, { doorLines: `    interfaces: [${interfaces}]\n` });
 
 test('a knock door with interfaces fires for knocks on its interface only, with capture interfaces: [any]', { skip }, async (t: TestContext) => {
   const l = await upLab(t, 2);

@@ -70,6 +70,23 @@ export function writeConfig(dir: string, text: string, name = 'config.yaml'): st
   return file;
 }
 
+/**
+ * The knock door most tests use, in table `kt`: door `ssh`, 7000/tcp 8000/tcp 9000/udp within 5 s,
+ * opening 22/tcp for `timeout` seconds. `doorLines`: more lines of that door (4-space indent);
+ * `after`: more text after it (other doors, 2-space indent).
+ */
+export function sshDoorConfig(dir: string, opts: { timeout?: number; doorLines?: string; after?: string } = {}): string {
+  return writeConfig(dir, `table: kt
+state_dir: ${dir}/state
+doors:
+  ssh:
+    sequence: ["7000:tcp", "8000:tcp", "9000:udp"]
+    seq_timeout: 5
+    open: ["22/tcp"]
+    timeout: ${opts.timeout ?? 30}
+${opts.doorLines ?? ''}${opts.after ?? ''}`);
+}
+
 /** install-ruleset, then start the daemon and wait until it captures. */
 export async function startDaemon(lab: Lab, config: string, install = true): Promise<RunningDaemon> {
   if (install) {
