@@ -27,6 +27,7 @@ import { Script } from 'node:vm';
 export const BUNDLE = join(__dirname, '../../bundle/knockctl.js');
 const DIGEST_BYTES = 32;
 
+/** What became of the code cache: `skipped` when node's own loader ran the bundle (see run). */
 export type CacheUse = 'used' | 'rejected' | 'stale' | 'absent' | 'skipped';
 
 export const cacheFileOf = (bundle: string): string => `${bundle}.cache`;
@@ -51,19 +52,17 @@ export function subcommandOf(args: readonly string[]): string | undefined {
   return args.find((a) => !a.startsWith('-'));
 }
 
-/** Compiles the bundle, with its code cache when there is a matching one and `useCache`. */
-export function compileBundle(bundle: string, useCache: boolean): { script: Script; cache: CacheUse } {
+/** Compiles the bundle, with its code cache when there is one made from this very bundle. */
+export function compileBundle(bundle: string): { script: Script; cache: CacheUse } {
   const source = readFileSync(bundle, 'utf8');
   let cachedData: Buffer | undefined;
-  let cache: CacheUse = useCache ? 'absent' : 'skipped';
-  if (useCache) {
-    try {
-      const file = readFileSync(cacheFileOf(bundle));
-      if (file.length > DIGEST_BYTES && file.subarray(0, DIGEST_BYTES).equals(digest(source))) cachedData = file.subarray(DIGEST_BYTES);
-      else cache = 'stale';
-    } catch {
-      /* no cache: compile */
-    }
+  let cache: CacheUse = 'absent';
+  try {
+    const file = readFileSync(cacheFileOf(bundle));
+    if (file.length > DIGEST_BYTES && file.subarray(0, DIGEST_BYTES).equals(digest(source))) cachedData = file.subarray(DIGEST_BYTES);
+    else cache = 'stale';
+  } catch {
+    /* no cache: compile */
   }
   const script = new Script(wrapped(source), { filename: bundle, cachedData });
   if (cachedData) cache = script.cachedDataRejected ? 'rejected' : 'used';
@@ -82,7 +81,7 @@ export function run(bundle = BUNDLE, args = process.argv.slice(2)): CacheUse {
     require(bundle);
     return 'skipped';
   }
-  const { script, cache } = compileBundle(bundle, true);
+  const { script, cache } = compileBundle(bundle);
   const m = new Module(bundle, module);
   m.filename = bundle;
   const body = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: Module, filename: string, dirname: string) => void;

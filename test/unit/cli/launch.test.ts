@@ -36,10 +36,9 @@ test('the subcommand is the first argument that is not an option', () => {
 
 test('a code cache written for the bundle is used; without one the bundle is compiled', () => {
   const file = fixture();
-  assert.equal(compileBundle(file, true).cache, 'absent');
+  assert.equal(compileBundle(file).cache, 'absent');
   assert.ok(writeCodeCache(file) > 0);
-  assert.equal(compileBundle(file, true).cache, 'used');
-  assert.equal(compileBundle(file, false).cache, 'skipped');
+  assert.equal(compileBundle(file).cache, 'used');
 });
 
 test('a cache made from other content of the same length is not used (V8 itself checks only the length)', () => {
@@ -48,9 +47,9 @@ test('a cache made from other content of the same length is not used (V8 itself 
   const text = readFileSync(file, 'utf8');
   writeFileSync(file, text.replace("'one'", "'two'"));
   assert.equal(readFileSync(file, 'utf8').length, text.length);
-  assert.equal(compileBundle(file, true).cache, 'stale');
+  assert.equal(compileBundle(file).cache, 'stale');
   writeFileSync(cacheFileOf(file), Buffer.alloc(8));
-  assert.equal(compileBundle(file, true).cache, 'stale', 'a truncated cache file');
+  assert.equal(compileBundle(file).cache, 'stale', 'a truncated cache file');
 });
 
 test('the bundle runs as a CommonJS main module: its own filename, dirname and relative requires; #! is allowed', () => {
